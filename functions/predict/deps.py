@@ -1,0 +1,119 @@
+"""Wiring for the predict function: settings, clients and adapters, built once per process."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from functions.common.adapters.media_source import MediaSource
+from functions.common.adapters.s3_store import S3ObjectStore, fetch_weights
+from functions.common.adapters.sqs_queue import SqsTrainQueue
+from functions.common.aws import Clients
+from functions.common.errors import AuthError
+from functions.common.model_card import ModelCard, read_model_card
+from functions.common.ports import FrameEmbedder
+from functions.common.secrets import resolve_secrets
+from functions.common.settings import Settings, get_settings
+from functions.predict.service import Backend
+
+log = logging.getLogger(__name__)
+
+
+def build_backend(settings: Settings, clients: Clients) -> Backend:
+    """Adapters around the clients; the model card and the embedder load on first use."""
+    lock = threading.Lock()
+    loaded: dict[str, Any] = {}
+
+    def model_card() -> ModelCard:
+        with lock:
+            if "card" not in loaded:
+                weights = fetch_weights(clients.s3, settings.yolo_model, settings.work_dir / "weights")
+                loaded["card"] = read_model_card(weights, settings.yolo_imgsz)
+            return loaded["card"]  # type: ignore[no-any-return]
+
+    def embedder() -> FrameEmbedder:
+        card = model_card()
+        with lock:
+            if "embedder" not in loaded:
+                from functions.common.embedder import YoloEmbedder
+
+                loaded["embedder"] = YoloEmbedder(
+                    card,
+                    batch_size=settings.embed_batch_size,
+                    device=settings.torch_device,
+                    threads=settings.torch_threads,
+                )
+            return loaded["embedder"]  # type: ignore[no-any-return]
+
+    return Backend(
+        settings=settings,
+        objects=S3ObjectStore(clients.s3, settings.bucket_name),
+        media=MediaSource(
+            s3_client=clients.s3,
+            label_studio_url=settings.label_studio_url,
+            label_studio_api_key=settings.label_studio_api_key.get_secret_value(),
+            max_bytes=settings.max_video_mb * 1024 * 1024,
+        ),
+        model_card=model_card,
+        embedder=embedder,
+        queue=SqsTrainQueue(clients.sqs, settings.train_queue_url) if settings.train_queue_url else None,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_backend() -> Backend:
+    clients = Clients()
+    return build_backend(resolve_secrets(get_settings(), clients.ssm), clients)
+
+
+def get_backend_settings(backend: Annotated[Backend, Depends(get_backend)]) -> Settings:
+    return backend.settings
+
+
+BackendDep = Annotated[Backend, Depends(get_backend)]
+SettingsDep = Annotated[Settings, Depends(get_backend_settings)]
+
+_basic = HTTPBasic(auto_error=False)
+
+
+def _basic_ok(settings: Settings, credentials: HTTPBasicCredentials | None) -> bool:
+    if credentials is None:
+        return False
+    user_ok = secrets.compare_digest(credentials.username.encode(), settings.basic_auth_user.encode())
+    password = settings.basic_auth_password.get_secret_value().encode()
+    return user_ok & secrets.compare_digest(credentials.password.encode(), password)
+
+
+def require_basic_auth(
+    settings: SettingsDep, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]
+) -> None:
+    """HTTP Basic on the routes Label Studio sends credentials to, when both user and password are set."""
+    if settings.basic_auth_enabled and not _basic_ok(settings, credentials):
+        raise AuthError("wrong or missing HTTP Basic credentials")
+
+
+def require_webhook_secret(
+    settings: SettingsDep,
+    request: Request,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+    x_webhook_secret: Annotated[str | None, Header()] = None,
+) -> None:
+    """Label Studio's auto-created project webhook carries no Basic auth, only the headers the user
+    adds to it; START_TRAINING comes with Basic auth. Either one is accepted."""
+    expected = settings.webhook_secret.get_secret_value()
+    if not expected and not settings.basic_auth_enabled:
+        return
+    if expected and x_webhook_secret and secrets.compare_digest(x_webhook_secret.encode(), expected.encode()):
+        return
+    if settings.basic_auth_enabled and _basic_ok(settings, credentials):
+        return
+    if not expected:  # only Basic auth configured: webhooks stay open (LS cannot send it on them)
+        return
+    log.warning("webhook rejected from %s: missing or wrong X-Webhook-Secret", request.client)
+    raise AuthError("missing or wrong X-Webhook-Secret header")
