@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,11 @@ import numpy.typing as npt
 
 from functions.common.errors import ModelLoadError
 from functions.common.features import Embeddings
-from functions.common.model_card import ModelCard
+from functions.common.model_card import ModelCard, read_model_card
 from functions.common.video import RGBFrame, batched, iter_frames
 
 log = logging.getLogger(__name__)
+
 
 def pick_device(requested: str) -> str:
     import torch
@@ -155,3 +158,39 @@ class YoloEmbedder:
             frame_rate=frame_rate,
             embedder_id=self._embedder_id,
         )
+
+
+class LazyModel:
+    """The model card now (cheap, for /setup) and the embedder on first use (torch, weights).
+
+    ``resolve_weights`` turns YOLO_MODEL into a local file (an adapter copies ``s3://`` URIs).
+    """
+
+    def __init__(
+        self,
+        resolve_weights: Callable[[], Path],
+        *,
+        imgsz: int = 0,
+        batch_size: int = 32,
+        device: str = "auto",
+        threads: int = 0,
+    ) -> None:
+        self._resolve = resolve_weights
+        self._imgsz = imgsz
+        self._options = {"batch_size": batch_size, "device": device, "threads": threads}
+        self._lock = threading.Lock()
+        self._card: ModelCard | None = None
+        self._embedder: YoloEmbedder | None = None
+
+    def card(self) -> ModelCard:
+        with self._lock:
+            if self._card is None:
+                self._card = read_model_card(self._resolve(), self._imgsz)
+            return self._card
+
+    def embedder(self) -> YoloEmbedder:
+        card = self.card()
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = YoloEmbedder(card, **self._options)  # type: ignore[arg-type]
+            return self._embedder

@@ -104,7 +104,9 @@ def _number_attr(control: Any, attr: str, kind: type, lo: float, hi: float) -> f
     try:
         value = kind(str(raw).strip())
     except ValueError:
-        raise LabelConfigError(f'{_tag(control)}: {attr}="{raw}" must be a{"n integer" if kind is int else " number"}') from None
+        raise LabelConfigError(
+            f'{_tag(control)}: {attr}="{raw}" must be a{"n integer" if kind is int else " number"}'
+        ) from None
     if not lo <= value <= hi:
         raise LabelConfigError(f'{_tag(control)}: {attr}="{raw}" must be between {lo:g} and {hi:g}')
     return value  # type: ignore[no-any-return]
@@ -217,7 +219,7 @@ def check_simple_classes(spec: ControlSpec, class_names: list[str]) -> dict[str,
             raise LabelConfigError(
                 f'<Label value="{label}"> in <TimelineLabels name="{spec.name}">: no class of the model is named '
                 f'{" or ".join(repr(w) for w in wanted)}; set predicted_values="<model class>, ..." '
-                f"(model classes: {sample}) or model_trainable=\"true\""
+                f'(model classes: {sample}) or model_trainable="true"'
             )
         mapping[label] = found
     return mapping

@@ -27,9 +27,7 @@ class FrameLSTM(nn.Module):
         super().__init__()
         self.norm = nn.LayerNorm(embedding_dim)
         self.proj = nn.Linear(embedding_dim, hidden_size)
-        self.lstm = nn.LSTM(
-            hidden_size, hidden_size, num_layers=num_layers, batch_first=True, bidirectional=True
-        )
+        self.lstm = nn.LSTM(hidden_size, hidden_size, num_layers=num_layers, batch_first=True, bidirectional=True)
         self.head = nn.Linear(2 * hidden_size, num_labels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -80,9 +78,7 @@ def state_to_bytes(model: nn.Module) -> bytes:
     return buf.getvalue()
 
 
-def load_model(
-    weights: bytes, embedding_dim: int, num_labels: int, params: ClassifierParams
-) -> FrameLSTM:
+def load_model(weights: bytes, embedding_dim: int, num_labels: int, params: ClassifierParams) -> FrameLSTM:
     """Rebuild from metadata and load the tensors only (``weights_only=True``: no pickled code runs)."""
     model = build_model(embedding_dim, num_labels, params)
     state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)

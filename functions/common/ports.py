@@ -28,9 +28,7 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> StoredObject | None: ...
 
-    def put(
-        self, key: str, body: bytes, *, if_match: str | None = None, if_none_match: bool = False
-    ) -> str:
+    def put(self, key: str, body: bytes, *, if_match: str | None = None, if_none_match: bool = False) -> str:
         """Write ``body``; returns the new ETag. ``if_match``/``if_none_match`` make it conditional."""
         ...
 

@@ -32,7 +32,8 @@ class Settings(BaseSettings):
         default="yolov8n-cls.pt",
         description="YOLO classification weights: a local path or an s3://bucket/key URI",
     )
-    yolo_imgsz: int = Field(default=224, ge=32, le=1024)
+    # 0: the size stored beside the weights (sidecar), else 224.
+    yolo_imgsz: int = Field(default=0, ge=0, le=1024)
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     torch_device: str = "auto"
     torch_threads: int = Field(default=0, ge=0, description="0: all cores")

@@ -84,7 +84,9 @@ class CheckpointStore:
         return obj.body
 
     def version_numbers(self, project: str, control: str) -> list[int]:
-        found = (keys.version_from_meta_key(k) for k in self._store.list_keys(keys.checkpoints_prefix(project, control)))
+        found = (
+            keys.version_from_meta_key(k) for k in self._store.list_keys(keys.checkpoints_prefix(project, control))
+        )
         return sorted(v for v in found if v is not None)
 
     def versions(self, project: str, control: str) -> list[CheckpointMeta]:

@@ -17,9 +17,7 @@ from functions.common.ls_models import Range, RegionResult, TimelineValue
 TIMELINE_TYPE = "timelinelabels"
 
 
-def regions_to_matrix(
-    values: Iterable[TimelineValue], labels: Sequence[str], num_frames: int
-) -> npt.NDArray[np.uint8]:
+def regions_to_matrix(values: Iterable[TimelineValue], labels: Sequence[str], num_frames: int) -> npt.NDArray[np.uint8]:
     """Multi-hot (frames, labels) targets. Ranges are normalised (swapped, clipped to the video)
     because Label Studio stores whatever the editor sent; labels outside ``labels`` are ignored."""
     matrix = np.zeros((num_frames, len(labels)), dtype=np.uint8)

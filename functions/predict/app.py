@@ -45,7 +45,14 @@ def status_for(exc: BackendError) -> int:
 async def _backend_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BackendError)
     status = status_for(exc)
-    log.log(logging.ERROR if status >= 500 else logging.WARNING, "%s %s -> %d: %s", request.method, request.url.path, status, exc)
+    log.log(
+        logging.ERROR if status >= 500 else logging.WARNING,
+        "%s %s -> %d: %s",
+        request.method,
+        request.url.path,
+        status,
+        exc,
+    )
     headers = {"WWW-Authenticate": "Basic"} if status == 401 else None
     return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers)
 

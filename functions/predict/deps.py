@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from functions.common.adapters.media_source import MediaSource
+from functions.common.adapters.media_source import media_source
 from functions.common.adapters.s3_store import S3ObjectStore, fetch_weights
 from functions.common.adapters.sqs_queue import SqsTrainQueue
 from functions.common.aws import Clients
+from functions.common.embedder import LazyModel
 from functions.common.errors import AuthError
-from functions.common.model_card import ModelCard, read_model_card
-from functions.common.ports import FrameEmbedder
 from functions.common.secrets import resolve_secrets
 from functions.common.settings import Settings, get_settings
 from functions.predict.service import Backend
@@ -27,41 +25,19 @@ log = logging.getLogger(__name__)
 
 def build_backend(settings: Settings, clients: Clients) -> Backend:
     """Adapters around the clients; the model card and the embedder load on first use."""
-    lock = threading.Lock()
-    loaded: dict[str, Any] = {}
-
-    def model_card() -> ModelCard:
-        with lock:
-            if "card" not in loaded:
-                weights = fetch_weights(clients.s3, settings.yolo_model, settings.work_dir / "weights")
-                loaded["card"] = read_model_card(weights, settings.yolo_imgsz)
-            return loaded["card"]  # type: ignore[no-any-return]
-
-    def embedder() -> FrameEmbedder:
-        card = model_card()
-        with lock:
-            if "embedder" not in loaded:
-                from functions.common.embedder import YoloEmbedder
-
-                loaded["embedder"] = YoloEmbedder(
-                    card,
-                    batch_size=settings.embed_batch_size,
-                    device=settings.torch_device,
-                    threads=settings.torch_threads,
-                )
-            return loaded["embedder"]  # type: ignore[no-any-return]
-
+    model = LazyModel(
+        lambda: fetch_weights(clients.s3, settings.yolo_model, settings.work_dir / "weights"),
+        imgsz=settings.yolo_imgsz,
+        batch_size=settings.embed_batch_size,
+        device=settings.torch_device,
+        threads=settings.torch_threads,
+    )
     return Backend(
         settings=settings,
         objects=S3ObjectStore(clients.s3, settings.bucket_name),
-        media=MediaSource(
-            s3_client=clients.s3,
-            label_studio_url=settings.label_studio_url,
-            label_studio_api_key=settings.label_studio_api_key.get_secret_value(),
-            max_bytes=settings.max_video_mb * 1024 * 1024,
-        ),
-        model_card=model_card,
-        embedder=embedder,
+        media=media_source(settings, clients),
+        model_card=model.card,
+        embedder=model.embedder,
         queue=SqsTrainQueue(clients.sqs, settings.train_queue_url) if settings.train_queue_url else None,
     )
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from functions.common import keys
+from functions.common.embeddings import EmbeddingProvider
 from functions.common.errors import BackendError, LabelConfigError, MediaError
 from functions.common.label_config import ControlSpec, check_simple_classes, config_hash, parse_label_config
 from functions.common.ls_models import (
@@ -36,7 +34,7 @@ from functions.common.ls_models import (
 from functions.common.model_card import ModelCard
 from functions.common.ports import FrameEmbedder, ObjectStore, TrainQueue, VideoSource
 from functions.common.settings import Settings
-from functions.common.storage import CheckpointStore, EmbeddingCache, MediaEntry, RecordStore, media_identity
+from functions.common.storage import CheckpointStore, RecordStore
 
 if TYPE_CHECKING:
     from functions.common.features import Embeddings
@@ -59,13 +57,21 @@ class Backend:
     clock: Callable[[], float] = time.monotonic
     # project id -> (hostname, access_token) from the last /setup: /predict carries neither.
     connections: dict[str, tuple[str, str]] = field(default_factory=dict)
-    counters: Counter[str] = field(default_factory=Counter)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _models: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    embeddings: EmbeddingProvider = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.embeddings = EmbeddingProvider(
+            objects=self.objects,
+            media=self.media,
+            model_card=self.model_card,
+            embedder=self.embedder,
+            work_dir=self.settings.work_dir,
+        )
 
     @property
-    def cache(self) -> EmbeddingCache:
-        return EmbeddingCache(self.objects)
+    def counters(self) -> Counter[str]:
+        return self.embeddings.counters
 
     @property
     def checkpoints(self) -> CheckpointStore:
@@ -119,7 +125,7 @@ def _parse(label_config: str, project: str) -> tuple[ControlSpec, ...]:
         raise
 
 
-def _check_classes(backend: Backend, specs: tuple[ControlSpec, ...], class_names: list[str] | None) -> None:
+def _check_classes(specs: tuple[ControlSpec, ...], class_names: list[str] | None) -> None:
     if class_names is None:
         return
     for spec in specs:
@@ -133,7 +139,7 @@ def setup(backend: Backend, request: SetupRequest) -> SetupResponse:
     specs = _parse(request.schema_, project)
     card = backend.model_card()
     try:
-        _check_classes(backend, specs, list(card.class_names) if card.class_names else None)
+        _check_classes(specs, list(card.class_names) if card.class_names else None)
     except LabelConfigError as exc:
         log.warning("project %s: label config rejected: %s", project, exc)
         raise
@@ -142,50 +148,6 @@ def setup(backend: Backend, request: SetupRequest) -> SetupResponse:
     version = _join([_control_version(backend, project, spec)[0] for spec in specs])
     log.info("project %s: setup ok, model_version %s", project, version)
     return SetupResponse(model_version=version)
-
-
-# ---------------------------------------------------------------- embeddings
-def embeddings_for(
-    backend: Backend, url: str, frame_rate: float, *, hostname: str = "", access_token: str = ""
-) -> Embeddings:
-    """Per-frame embeddings of a task's video at ``frame_rate``, from the S3 cache when possible.
-
-    Warm path: media index (URL -> content hash) + one cached object; no download, no decode.
-    """
-    card = backend.model_card()
-    cache = backend.cache
-    identity = media_identity(url, hostname)
-    entry = cache.lookup_media(identity)
-    if entry is not None:
-        cached = cache.load(card.embedder_id, frame_rate, entry.content_sha256)
-        if cached is not None:
-            backend.counters["cache_hits"] += 1
-            return cached
-    backend.counters["cache_misses"] += 1
-    backend.settings.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=backend.settings.work_dir) as tmp:
-        path = backend.media.fetch(url, Path(tmp) / "video", hostname=hostname, access_token=access_token)
-        backend.counters["downloads"] += 1
-        digest = _sha256(path)
-        cache.remember_media(identity, MediaEntry(content_sha256=digest, size=path.stat().st_size))
-        cached = cache.load(card.embedder_id, frame_rate, digest)  # same video under another URL
-        if cached is not None:
-            return cached
-        embedder = backend.embedder()
-        with backend._lock:  # one forward pass at a time: the embedder is not thread-safe
-            embeddings = embedder.embed_video(path, frame_rate)
-        backend.counters["videos_embedded"] += 1
-        backend.counters["frames_embedded"] += embeddings.num_frames
-    cache.save(digest, embeddings)
-    return embeddings
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- /predict
@@ -295,10 +257,10 @@ def _predict_task(
     for spec, pointer in active:
         url = task.data.get(spec.value_key)
         if not isinstance(url, str) or not url:
-            raise MediaError(f'task {task.id} has no "{spec.value_key}" in its data (from <Video value="${spec.value_key}">)')
-        embeddings = embeddings_for(
-            backend, url, spec.frame_rate_for(task.data), hostname=hostname, access_token=token
-        )
+            raise MediaError(
+                f'task {task.id} has no "{spec.value_key}" in its data (from <Video value="${spec.value_key}">)'
+            )
+        embeddings = backend.embeddings.get(url, spec.frame_rate_for(task.data), hostname=hostname, access_token=token)
         found, score = _predict_control(backend, project, spec, pointer, embeddings)
         regions.extend(found)
         scores.append(score)

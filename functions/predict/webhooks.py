@@ -79,7 +79,9 @@ def _record(
         if name in by_name and item.get("type") == TIMELINE_TYPE and isinstance(item.get("value"), dict):
             value = TimelineValue.model_validate(item["value"])
             regions[name].append(
-                value.model_copy(update={"timelinelabels": [x for x in value.timelinelabels if x in by_name[name].labels]})
+                value.model_copy(
+                    update={"timelinelabels": [x for x in value.timelinelabels if x in by_name[name].labels]}
+                )
             )
     return TrainingRecord(
         project=project,
@@ -120,9 +122,7 @@ def _on_annotations(backend: Backend, event: WebhookEvent, project: str, label_c
         stored.add(_request_id(annotation.id, annotation.updated_at))
     if not stored:
         return WebhookResponse(status="ignored", action=event.action, detail="nothing to store")
-    queued = _queue(
-        backend, project, {s.name for s in specs}, event.action, "|".join(sorted(stored)), label_config
-    )
+    queued = _queue(backend, project, {s.name for s in specs}, event.action, "|".join(sorted(stored)), label_config)
     return WebhookResponse(status="queued", action=event.action, queued=queued)
 
 

@@ -32,8 +32,12 @@ def _no_sockets() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("media")
-    write_video(root / "b5c6319a-ball1.mp4", VideoSpec(seconds=3, fps=30, appearances=(Appearance(1.0, 1.5, "ball"),), seed=1))
-    write_video(root / "c7-ball2.mp4", VideoSpec(seconds=2, fps=25, appearances=(Appearance(0.2, 0.6, "ball"),), seed=2))
+    write_video(
+        root / "b5c6319a-ball1.mp4", VideoSpec(seconds=3, fps=30, appearances=(Appearance(1.0, 1.5, "ball"),), seed=1)
+    )
+    write_video(
+        root / "c7-ball2.mp4", VideoSpec(seconds=2, fps=25, appearances=(Appearance(0.2, 0.6, "ball"),), seed=2)
+    )
     return root
 
 

@@ -11,6 +11,7 @@ from functions.common.errors import StorageError
 from functions.common.ls_models import TrainRequest
 
 TRAIN_REQUEST_ENV = "TRAIN_REQUEST"
+TRAIN_JOB_NAME_ENV = "TRAIN_JOB_NAME"
 _ACTIVE = {"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"}
 
 
@@ -27,7 +28,10 @@ class BatchJobSubmitter:
                 jobQueue=self._queue,
                 jobDefinition=self._definition,
                 containerOverrides={
-                    "environment": [{"name": TRAIN_REQUEST_ENV, "value": request.model_dump_json()}]
+                    "environment": [
+                        {"name": TRAIN_REQUEST_ENV, "value": request.model_dump_json()},
+                        {"name": TRAIN_JOB_NAME_ENV, "value": name},
+                    ]
                 },
                 tags={"project": request.project, "control": request.control},
                 propagateTags=True,

@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from functions.common.adapters.s3_store import download_s3_uri
+from functions.common.aws import Clients
 from functions.common.errors import MediaAuthError, MediaError, MediaTooLargeError
+from functions.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +81,7 @@ class MediaSource:
         try:
             with self._http.stream("GET", absolute, headers=headers) as resp:
                 if resp.status_code in (401, 403):
-                    hint = (
-                        f"{credential} was refused"
-                        if credential
-                        else "no credential was sent"
-                    )
+                    hint = f"{credential} was refused" if credential else "no credential was sent"
                     raise MediaAuthError(
                         f"Label Studio answered {resp.status_code} for {url}: {hint}; set LABEL_STUDIO_URL and "
                         "LABEL_STUDIO_API_KEY (a personal access token from Account & Settings) on the backend"
@@ -98,10 +96,21 @@ class MediaSource:
                             raise MediaTooLargeError(f"{url} is larger than MAX_VIDEO_MB ({self._max_bytes} bytes)")
                         fh.write(chunk)
         except httpx.HTTPError as exc:
-            raise MediaError(f"downloading {url} failed: {exc}; is LABEL_STUDIO_URL reachable from the backend?") from exc
+            raise MediaError(
+                f"downloading {url} failed: {exc}; is LABEL_STUDIO_URL reachable from the backend?"
+            ) from exc
         except BaseException:
             part.unlink(missing_ok=True)
             raise
         part.rename(dest)
         log.info("downloaded %s (%d bytes)", url, size)
         return dest
+
+
+def media_source(settings: Settings, clients: Clients) -> MediaSource:
+    return MediaSource(
+        s3_client=clients.s3,
+        label_studio_url=settings.label_studio_url,
+        label_studio_api_key=settings.label_studio_api_key.get_secret_value(),
+        max_bytes=settings.max_video_mb * 1024 * 1024,
+    )

@@ -7,7 +7,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.common.errors import ConflictError, MediaError, MediaTooLargeError, ModelLoadError, StorageError
+from functions.common.errors import (
+    ConflictError,
+    MediaError,
+    MediaTooLargeError,
+    ModelLoadError,
+    StorageError,
+)
 from functions.common.ports import StoredObject
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
