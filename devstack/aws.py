@@ -104,7 +104,14 @@ def _provision_batch(batch: Any, iam: Any, prefix: str) -> tuple[str, str]:
     definitions = batch.describe_job_definitions(jobDefinitionName=f"{prefix}-train", status="ACTIVE")
     if existing and definitions["jobDefinitions"]:
         return existing[0]["jobQueueArn"], definitions["jobDefinitions"][0]["jobDefinitionArn"]
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
     try:
         role_arn = iam.create_role(RoleName=f"{prefix}-batch", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     except iam.exceptions.EntityAlreadyExistsException:

@@ -69,7 +69,12 @@ class LocalJobRunner:
             record = self._queue.get()
             record.status = "RUNNING"
             started = time.perf_counter()
-            env = {**os.environ, **self.env, TRAIN_REQUEST_ENV: record.request.model_dump_json(), TRAIN_JOB_NAME_ENV: record.name}
+            env = {
+                **os.environ,
+                **self.env,
+                TRAIN_REQUEST_ENV: record.request.model_dump_json(),
+                TRAIN_JOB_NAME_ENV: record.name,
+            }
             for attempt in range(1, self.attempts + 1):
                 proc = subprocess.run([sys.executable, "-m", "functions.train.job"], env=env, check=False)
                 record.exit_code = proc.returncode

@@ -61,7 +61,7 @@ class YoloEmbedder:
     ) -> None:
         os.environ.setdefault("YOLO_OFFLINE", "1")
         import torch
-        from ultralytics import YOLO
+        from ultralytics.models.yolo.model import YOLO
 
         weights = card.weights
         if not weights.is_file():
@@ -71,7 +71,7 @@ class YoloEmbedder:
             yolo = YOLO(str(weights), task="classify")
         except Exception as exc:  # ultralytics raises many kinds on a bad file
             raise ModelLoadError(f"YOLO_MODEL: cannot load {weights.name} as a YOLO classifier ({exc})") from exc
-        model = yolo.model
+        model: Any = yolo.model
         head = getattr(model, "model", [None])[-1]
         if head is None or not hasattr(head, "linear"):
             raise ModelLoadError(f"YOLO_MODEL: {weights.name} is not a classification model (no Classify head)")

@@ -168,7 +168,7 @@ def _parse_control(control: Any) -> ControlSpec | None:
         score_threshold=None if threshold is None else float(threshold),
         model_path=(str(control.attr["model_path"]).strip() or None) if "model_path" in control.attr else None,
         predicted_values={k: v for k, v in predicted.items() if v},
-        params=ClassifierParams(**params),
+        params=ClassifierParams.model_validate(params),
     )
 
 
@@ -180,7 +180,7 @@ def parse_label_config(xml: str) -> tuple[ControlSpec, ...]:
         LabelConfigError: the config is not XML, or has no usable control, or an attribute is invalid.
     """
     # Imported here: label-studio-sdk costs ~1 s to import and /health must not pay it.
-    from label_studio_sdk.label_interface import LabelInterface
+    from label_studio_sdk.label_interface.interface import LabelInterface
 
     if not xml or not xml.strip():
         raise LabelConfigError("the labeling config is empty")

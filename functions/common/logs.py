@@ -15,7 +15,7 @@ def configure_logging(level: str = "INFO", service: str = "video-frame-classifie
         logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", service), level=level)
         copy_config_to_registered_loggers(source_logger=logger, include={"functions"})
         return
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("functions").setLevel(level)
+    # Our modules at the configured level; libraries (botocore, urllib3...) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("functions", "devstack"):
+        logging.getLogger(name).setLevel(level)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,7 +24,6 @@ class Settings(BaseSettings):
     train_queue_url: str = Field(default="", description="SQS queue the webhook puts training requests on")
     batch_job_queue: str = ""
     batch_job_definition: str = ""
-    job_runner: Literal["batch", "local"] = "batch"
 
     # --- the embedder ---
     yolo_model: str = Field(
@@ -85,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 "set both BASIC_AUTH_USER and BASIC_AUTH_PASSWORD (or BASIC_AUTH_PASSWORD_PARAM), or neither"
             )
-        if self.job_runner == "batch" and bool(self.batch_job_queue) != bool(self.batch_job_definition):
+        if bool(self.batch_job_queue) != bool(self.batch_job_definition):
             raise ValueError("set both BATCH_JOB_QUEUE and BATCH_JOB_DEFINITION, or neither")
         return self
 

@@ -94,7 +94,7 @@ def trained_version(control: str, pointer: LatestPointer) -> str:
     """What Label Studio shows annotators about a model: its version and, once known, held-out F1."""
     version = f"{control}-v{pointer.version}"
     if pointer.heldout_f1 is not None:
-        version += f"-f1.{round(pointer.heldout_f1 * 100):02d}"
+        version += f"-f1-{pointer.heldout_f1:.2f}"
     return version
 
 

@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--request", help="TrainRequest JSON (default: $TRAIN_REQUEST)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     try:
         raw = args.request or os.environ.get(TRAIN_REQUEST_ENV, "")
         request = TrainRequest.model_validate_json(raw)

@@ -25,7 +25,7 @@ from functions.train.coalescer import TrainStateStore, request_training
 
 
 class TrainRequestRecord(SqsRecordModel):
-    body: Json[TrainRequest]  # type: ignore[assignment]
+    body: Json[TrainRequest]
 
 
 def handle_batch(event: dict[str, Any], context: Any, *, states: TrainStateStore, submitter: JobSubmitter) -> Any:

@@ -69,12 +69,12 @@ def build_windows(
         for start in window_starts(n, size, stride):
             x = s.features[start : start + size].astype(np.float32)
             y = s.targets[start : start + size].astype(np.float32)
-            m = np.ones(len(x), np.float32)
+            m: npt.NDArray[np.float32] = np.ones(len(x), np.float32)
             if len(x) < size:
                 pad = size - len(x)
                 x = np.pad(x, ((0, pad), (0, 0)))
                 y = np.pad(y, ((0, pad), (0, 0)))
-                m = np.pad(m, (0, pad))
+                m = np.pad(m, (0, pad)).astype(np.float32)
             xs.append(x)
             ys.append(y)
             masks.append(m)
@@ -158,7 +158,7 @@ def fit(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimizer.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         scores = evaluate(model.cpu(), validation, window)
         model.to(device)
         entry = {"epoch": epoch, "loss": total / len(order), "f1": scores["f1"], "accuracy": scores["accuracy"]}

@@ -15,13 +15,23 @@ def apigw_v2(method: str, path: str, body: Any = None, headers: dict[str, str] |
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "abc123.execute-api.us-east-1.amazonaws.com", **(headers or {})},
+        "headers": {
+            "content-type": "application/json",
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            **(headers or {}),
+        },
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "abc123",
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
             "domainPrefix": "abc123",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "python-requests/2.32"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "python-requests/2.32",
+            },
             "requestId": "req-1",
             "routeKey": "$default",
             "stage": "$default",
@@ -67,7 +77,9 @@ def response_json(response: dict[str, Any]) -> Any:
     return json.loads(body) if body else None
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:train") -> dict[str, Any]:
+def sqs_event(
+    messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:train"
+) -> dict[str, Any]:
     """Received SQS messages in the Lambda event-source shape."""
     return {
         "Records": [

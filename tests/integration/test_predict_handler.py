@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import boto3
 import numpy as np
-import pytest
 
 from demo.synthetic import truth_frames
 from functions.common.features import Embeddings
-from functions.common.timeline import frame_f1, regions_to_matrix
 from functions.common.ls_models import TimelineValue
+from functions.common.timeline import frame_f1, regions_to_matrix
 from tests.integration.conftest import upload
 from tests.integration.events import apigw_v1, apigw_v2, response_json
 

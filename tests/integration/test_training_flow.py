@@ -38,17 +38,33 @@ def square_videos(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, 
     return out
 
 
-def annotation_event(task_id: int, annotation_id: int, url: str, spec: VideoSpec, updated_at: str = "2026-11-25T10:00:00Z") -> dict:
+def annotation_event(
+    task_id: int, annotation_id: int, url: str, spec: VideoSpec, updated_at: str = "2026-11-25T10:00:00Z"
+) -> dict:
     truth = truth_frames(spec, 25.0, "square")
     values = matrix_to_values(truth[:, None].astype(np.uint8), ["square"])
     result = [
-        {"id": f"r{i}", "type": "timelinelabels", "from_name": "videoLabels", "to_name": "video", "origin": "manual", "value": v.model_dump()}
+        {
+            "id": f"r{i}",
+            "type": "timelinelabels",
+            "from_name": "videoLabels",
+            "to_name": "video",
+            "origin": "manual",
+            "value": v.model_dump(),
+        }
         for i, v in enumerate(values)
     ]
     task = {"id": task_id, "data": {"video": url}, "project": 7}
     return {
         "action": "ANNOTATION_CREATED",
-        "annotation": {"id": annotation_id, "task": task_id, "project": 7, "updated_at": updated_at, "was_cancelled": False, "result": result},
+        "annotation": {
+            "id": annotation_id,
+            "task": task_id,
+            "project": 7,
+            "updated_at": updated_at,
+            "was_cancelled": False,
+            "result": result,
+        },
         "task": task,
         "project": {"id": 7, "label_config": TRAINABLE},
     }
@@ -62,7 +78,10 @@ def drain(queue_url: str) -> list[dict]:
         if not batch:
             return messages
         messages.extend(batch)
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )
 
 
 def submit(messages: list[dict]) -> dict:
@@ -74,7 +93,12 @@ def submit(messages: list[dict]) -> dict:
 
 def jobs(resources) -> list[dict]:
     batch = boto3.client("batch")
-    ids = [j["jobId"] for j in batch.list_jobs(jobQueue=resources.job_queue, filters=[{"name": "JOB_NAME", "values": ["*"]}])["jobSummaryList"]]
+    ids = [
+        j["jobId"]
+        for j in batch.list_jobs(jobQueue=resources.job_queue, filters=[{"name": "JOB_NAME", "values": ["*"]}])[
+            "jobSummaryList"
+        ]
+    ]
     return batch.describe_jobs(jobs=ids)["jobs"] if ids else []
 
 
@@ -100,7 +124,9 @@ def test_annotations_train_a_model_that_predicts_unseen_tasks(resources, square_
     assert setup_version() == "videoLabels-untrained"
     # GIVEN three tasks annotated in Label Studio: each webhook answers 201 and queues one request
     for i in range(3):
-        status, body = call(apigw_v2("POST", "/webhook", annotation_event(i + 1, 100 + i, urls[i], square_videos[i][1])))
+        status, body = call(
+            apigw_v2("POST", "/webhook", annotation_event(i + 1, 100 + i, urls[i], square_videos[i][1]))
+        )
         assert status == 201 and body["queued"] == 1
     messages = drain(resources.queue_url)
     assert len(messages) == 3
@@ -121,8 +147,12 @@ def test_annotations_train_a_model_that_predicts_unseen_tasks(resources, square_
     assert run_batch_job(job, monkeypatch) == 0
     # THEN v1 and the pointer exist, and /setup and /predict report it
     s3 = boto3.client("s3")
-    pointer = json.loads(s3.get_object(Bucket=resources.bucket, Key="checkpoints/7/videoLabels/latest.json")["Body"].read())
-    meta = json.loads(s3.get_object(Bucket=resources.bucket, Key="checkpoints/7/videoLabels/v1/meta.json")["Body"].read())
+    pointer = json.loads(
+        s3.get_object(Bucket=resources.bucket, Key="checkpoints/7/videoLabels/latest.json")["Body"].read()
+    )
+    meta = json.loads(
+        s3.get_object(Bucket=resources.bucket, Key="checkpoints/7/videoLabels/v1/meta.json")["Body"].read()
+    )
     assert pointer["version"] == 1 and sorted(t["annotation_id"] for t in meta["trained_on"]) == [100, 101, 102]
     assert meta["labels"] == ["square"] and meta["embedding_dim"] == 1280 and meta["timings"]["fit_s"] > 0
     version = setup_version()
@@ -148,6 +178,7 @@ def test_fifty_concurrent_webhooks_coalesce_into_one_job_that_trains_on_all(reso
         event["task"] = {**event["task"], "id": 500 + n}
         event["annotation"]["task"] = 500 + n
     call(apigw_v2("GET", "/health"))  # import the handler once, outside the threads
+
     # WHEN 50 annotators submit at once
     def post(event: dict) -> int:
         # Each thread stands for one concurrent Lambda container, with its own event loop.
@@ -171,7 +202,11 @@ def test_fifty_concurrent_webhooks_coalesce_into_one_job_that_trains_on_all(reso
     assert 1 <= len(submitted) <= 2
     monkeypatch.setenv("TRAIN_MIN_TASKS", "3")
     assert run_batch_job(submitted[-1], monkeypatch) == 0
-    meta = json.loads(boto3.client("s3").get_object(Bucket=resources.bucket, Key="checkpoints/7/videoLabels/v1/meta.json")["Body"].read())
+    meta = json.loads(
+        boto3.client("s3")
+        .get_object(Bucket=resources.bucket, Key="checkpoints/7/videoLabels/v1/meta.json")["Body"]
+        .read()
+    )
     assert sorted(t["annotation_id"] for t in meta["trained_on"]) == list(range(1000, 1050))
     assert meta["metrics"]["heldout_tasks"] >= 1 and "heldout_f1" in meta["metrics"]
 
@@ -198,7 +233,7 @@ def test_job_killed_before_moving_the_pointer_leaves_latest_valid(resources, squ
     with pytest.raises(SystemExit):
         run_batch_job(second_job, monkeypatch)
     monkeypatch.undo()
-    os.environ.update({k: v for k, v in resources.env().items()})
+    os.environ.update(resources.env())
     # THEN v2 exists whole, but latest still names v1, which loads and predicts
     s3 = boto3.client("s3")
     assert s3.head_object(Bucket=resources.bucket, Key="checkpoints/7/videoLabels/v2/meta.json")

@@ -55,7 +55,7 @@ def test_simple_mode_finds_the_ball_frames(client):
     assert r.status_code == 200
     results = r.json()["results"]
     assert len(results) == 2
-    (region,) = [x for x in results[0]["result"]]
+    (region,) = list(results[0]["result"])
     assert (region["from_name"], region["to_name"], region["type"]) == ("videoLabels", "video", "timelinelabels")
     assert region["value"]["timelinelabels"] == ["ball"]
     rng = region["value"]["ranges"][0]
@@ -106,8 +106,15 @@ def _write_checkpoint(backend, version: int, f1: float | None, labels=("square",
     params = ClassifierParams(hidden_size=4)
     model = build_model(8, len(labels), params)
     meta = CheckpointMeta(
-        version=version, lineage="L", project="1", control="videoLabels", labels=list(labels),
-        params=params.model_dump(), embedder_id="x", embedding_dim=8, created_at=0.0,
+        version=version,
+        lineage="L",
+        project="1",
+        control="videoLabels",
+        labels=list(labels),
+        params=params.model_dump(),
+        embedder_id="x",
+        embedding_dim=8,
+        created_at=0.0,
         metrics={"heldout_f1": f1} if f1 is not None else {},
     )
     store = CheckpointStore(backend.objects)
@@ -121,14 +128,19 @@ def test_trained_checkpoint_names_the_version_and_predicts_every_frame(client, b
     setup = client.post("/setup", json={**load_event("ls_setup.json"), "schema": TRAINABLE})
     r = client.post("/predict", json=predict_body(TRAINABLE))
     # THEN the version says so, in /setup and in the prediction
-    assert setup.json()["model_version"] == "videoLabels-v3-f1.91"
+    assert setup.json()["model_version"] == "videoLabels-v3-f1-0.91"
     (result,) = r.json()["results"]
-    assert result["model_version"] == "videoLabels-v3-f1.91"
+    assert result["model_version"] == "videoLabels-v3-f1-0.91"
     assert 0 <= result["score"] <= 1
     # AND a new version is picked up by the warm process at the next request
     _write_checkpoint(backend, 4, None)
-    assert client.post("/setup", json={**load_event("ls_setup.json"), "schema": TRAINABLE}).json()["model_version"] == "videoLabels-v4"
-    assert client.post("/predict", json=predict_body(TRAINABLE)).json()["results"][0]["model_version"] == "videoLabels-v4"
+    assert (
+        client.post("/setup", json={**load_event("ls_setup.json"), "schema": TRAINABLE}).json()["model_version"]
+        == "videoLabels-v4"
+    )
+    assert (
+        client.post("/predict", json=predict_body(TRAINABLE)).json()["results"][0]["model_version"] == "videoLabels-v4"
+    )
 
 
 def test_checkpoint_with_other_labels_is_not_used(client, backend):
@@ -171,7 +183,9 @@ def test_one_bad_task_does_not_lose_the_others(client):
 
 
 def test_basic_auth(make_backend, settings, client_for):
-    backend = make_backend(settings.model_copy(update={"basic_auth_user": "ls", "basic_auth_password": SecretStr("pw")}))
+    backend = make_backend(
+        settings.model_copy(update={"basic_auth_user": "ls", "basic_auth_password": SecretStr("pw")})
+    )
     client = client_for(backend)
     good = {"Authorization": "Basic " + base64.b64encode(b"ls:pw").decode()}
     bad = {"Authorization": "Basic " + base64.b64encode(b"ls:nope").decode()}
@@ -191,7 +205,7 @@ def test_versions_lists_checkpoints(client, backend):
     _write_checkpoint(backend, 1, 0.5)
     _write_checkpoint(backend, 2, 0.8)
     body = client.get("/versions").json()
-    assert body["versions"] == ["videoLabels-v1-f1.50", "videoLabels-v2-f1.80"]
+    assert body["versions"] == ["videoLabels-v1-f1-0.50", "videoLabels-v2-f1-0.80"]
     assert [d["latest"] for d in body["details"]] == [False, True]
 
 

@@ -31,7 +31,12 @@ def test_trainable_params_are_read():
     )
     (spec,) = parse_label_config(xml)
     assert spec.trainable
-    assert (spec.params.epochs, spec.params.sequence_size, spec.params.hidden_size, spec.params.num_layers) == (7, 32, 8, 2)
+    assert (spec.params.epochs, spec.params.sequence_size, spec.params.hidden_size, spec.params.num_layers) == (
+        7,
+        32,
+        8,
+        2,
+    )
     assert spec.score_threshold == 0.4
 
 
@@ -61,7 +66,9 @@ def test_bad_attribute_errors_name_the_attribute(attrs, video, needle):
 
 def test_config_without_video_timeline_is_rejected():
     with pytest.raises(LabelConfigError, match="TimelineLabels"):
-        parse_label_config('<View><Image name="img" value="$image"/><Choices name="c" toName="img"><Choice value="a"/></Choices></View>')
+        parse_label_config(
+            '<View><Image name="img" value="$image"/><Choices name="c" toName="img"><Choice value="a"/></Choices></View>'
+        )
 
 
 def test_skipped_control_is_not_used():
@@ -83,5 +90,5 @@ def test_simple_classes_match_case_insensitively_and_via_predicted_values():
 
 def test_simple_label_without_class_names_predicted_values():
     (spec,) = parse_label_config(config(labels='<Label value="flash"/>'))
-    with pytest.raises(LabelConfigError, match='predicted_values'):
+    with pytest.raises(LabelConfigError, match="predicted_values"):
         check_simple_classes(spec, ["ball", "background"])

@@ -12,8 +12,15 @@ pytestmark = pytest.mark.unit
 
 def meta(version: int) -> CheckpointMeta:
     return CheckpointMeta(
-        version=version, lineage="L1", project="1", control="c", labels=["a"], params={}, embedder_id="e",
-        embedding_dim=4, created_at=0.0,
+        version=version,
+        lineage="L1",
+        project="1",
+        control="c",
+        labels=["a"],
+        params={},
+        embedder_id="e",
+        embedding_dim=4,
+        created_at=0.0,
     )
 
 

@@ -49,7 +49,7 @@ class MediaSource:
         if self._sdk_client is None:
             from label_studio_sdk.client import LabelStudio
 
-            self._sdk_client = LabelStudio(base_url=self._ls_url, api_key=self._api_key)
+            self._sdk_client = LabelStudio(base_url=self._ls_url, api_key=self._api_key)  # type: ignore[no-untyped-call]
         # The SDK's header builder exchanges a personal access token for a short-lived access token
         # (and refreshes it), or sends a legacy key as "Token <key>".
         return str(self._sdk_client._client_wrapper.get_headers()["Authorization"])

@@ -1,0 +1,216 @@
+"""End-to-end fixtures: a real Label Studio 1.23.2 (from ``.venv-ls``, made by
+``scripts/label_studio_venv.sh``) and the local stack (``DevStack``) it drives.
+
+Label Studio runs as a subprocess on a free loopback port with a throwaway data dir, allowed to call a
+loopback ML backend (``ML_BLOCK_LOCAL_IP=false``, ``SSRF_PROTECTION_ENABLED=false``) and with a known
+legacy API token (``--user-token`` + ``--enable-legacy-api-token``). Its output goes to
+``<data dir>/label-studio.log``; set ``E2E_KEEP_LS_DATA=1`` to keep the data dir after the run.
+Without ``.venv-ls`` the e2e tests are skipped, unless ``E2E_REQUIRED=1`` (``make test``), then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from devstack.stack import DevStack
+
+ROOT = Path(__file__).resolve().parents[2]
+LS_BIN = ROOT / ".venv-ls" / "bin" / "label-studio"
+LS_START_TIMEOUT_S = 300.0
+ADMIN_EMAIL = "admin@example.com"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@dataclass(frozen=True)
+class LabelStudioServer:
+    url: str
+    token: str  # the admin's legacy API token (``Authorization: Token <token>``)
+    email: str
+    password: str
+    data_dir: Path
+    log_path: Path
+    start_seconds: float
+
+    def log_tail(self, lines: int = 60) -> str:
+        return _tail(self.log_path, lines)
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _require_label_studio() -> None:
+    if LS_BIN.exists():
+        return
+    reason = f"Label Studio is not installed at {LS_BIN}; run scripts/label_studio_venv.sh"
+    if os.environ.get("E2E_REQUIRED") == "1":
+        pytest.fail(f"E2E_REQUIRED=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    # LS was started in its own session: signal its whole process group (it may fork helpers).
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def label_studio() -> Iterator[LabelStudioServer]:
+    """A fresh Label Studio on 127.0.0.1:<free port>; first start migrates SQLite (1–1.5 min)."""
+    _require_label_studio()
+    port = _free_port()  # LS silently moves to the next port when this one is taken: pick a free one
+    data_dir = Path(tempfile.mkdtemp(prefix="ls-e2e-"))
+    log_path = data_dir / "label-studio.log"
+    url = f"http://127.0.0.1:{port}"
+    password = secrets.token_urlsafe(16)
+    token = secrets.token_hex(20)  # 40 hex characters, like LS's own legacy tokens
+    env = {
+        **os.environ,
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        "ML_BLOCK_LOCAL_IP": "false",
+        "SSRF_PROTECTION_ENABLED": "false",
+        "LATEST_VERSION_CHECK": "false",
+        "COLLECT_ANALYTICS": "false",
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
+        "LABEL_STUDIO_HOST": url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    # The project's settings must not leak into LS (it reads DJANGO_* / LABEL_STUDIO_* itself).
+    for name in ("DJANGO_SETTINGS_MODULE", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "VIRTUAL_ENV", "PYTHONPATH"):
+        env.pop(name, None)
+    cmd = [
+        str(LS_BIN),
+        "start",
+        "--no-browser",
+        "--internal-host",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--username",
+        ADMIN_EMAIL,
+        "--password",
+        password,
+        "--user-token",
+        token,
+        "--enable-legacy-api-token",
+    ]
+    started = time.monotonic()
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            cmd, cwd=data_dir, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = started + LS_START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"Label Studio exited with code {proc.returncode} before answering /health; "
+                    f"log {log_path}:\n{_tail(log_path)}",
+                    pytrace=False,
+                )
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"Label Studio did not answer GET {url}/health with 200 within {LS_START_TIMEOUT_S:.0f}s; "
+                    f"log {log_path}:\n{_tail(log_path)}",
+                    pytrace=False,
+                )
+            time.sleep(1)
+        server = LabelStudioServer(
+            url=url,
+            token=token,
+            email=ADMIN_EMAIL,
+            password=password,
+            data_dir=data_dir,
+            log_path=log_path,
+            start_seconds=time.monotonic() - started,
+        )
+        print(f"\n[e2e] Label Studio {url} up in {server.start_seconds:.1f}s (log {log_path})")
+        yield server
+    finally:
+        _stop(proc)
+        if os.environ.get("E2E_KEEP_LS_DATA") == "1":
+            print(f"[e2e] Label Studio data kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def backend(label_studio: LabelStudioServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """The local stack (moto, the API under uvicorn, the queue poller, local training jobs), set up to
+    read uploaded media back from this Label Studio with the admin's token."""
+    from demo.weights import DEFAULT_OUT, build_weights
+    from devstack.stack import DevStack
+    from functions.common.settings import get_settings
+    from functions.predict.deps import get_backend
+
+    if not DEFAULT_OUT.is_file():
+        build_weights(DEFAULT_OUT)  # `make weights` (~1 min), normally already there
+    env = {
+        "LABEL_STUDIO_URL": label_studio.url,
+        "LABEL_STUDIO_API_KEY": label_studio.token,
+        "TRAIN_MIN_TASKS": "3",
+        "YOLO_MODEL": str(DEFAULT_OUT),
+        "WORK_DIR": str(tmp_path_factory.mktemp("e2e-work")),
+        # No auth on the backend: Label Studio's auto-created webhook carries none (see tests/e2e/README.md).
+        "WEBHOOK_SECRET": "",
+        "BASIC_AUTH_USER": "",
+        "BASIC_AUTH_PASSWORD": "",
+    }
+    # DevStack writes its settings and AWS endpoints into os.environ; later test modules (integration
+    # tests read AWS_ENDPOINT_URL to pick their emulator) must not see them.
+    saved = dict(os.environ)
+    stack = DevStack(port=0, env=env)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
+        get_backend.cache_clear()
