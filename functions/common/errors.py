@@ -23,6 +23,15 @@ class MediaTooLargeError(MediaError):
     """The video is bigger than MAX_VIDEO_MB."""
 
 
+class EmbeddingDeferred(BackendError):
+    """Embedding this video would not finish inside the request's time budget; a background job
+    computes it instead and the task is answered as pending."""
+
+    def __init__(self, url: str, frame_rate: float, estimated_s: float) -> None:
+        super().__init__(f"{url}: about {estimated_s:.0f} s of embedding, over the request budget")
+        self.url, self.frame_rate, self.estimated_s = url, frame_rate, estimated_s
+
+
 class NotFoundError(BackendError):
     """An object the caller asked for does not exist (checkpoint version, record...)."""
 

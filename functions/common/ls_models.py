@@ -143,8 +143,20 @@ class WebhookResponse(_LS):
 
 
 # ---------------------------------------------------------------- our own messages
+class EmbedItem(_LS):
+    """A video whose embeddings a background job should compute into the cache."""
+
+    url: str
+    frame_rate: float
+    hostname: str = ""
+
+
+PREFETCH_CONTROL = "__prefetch__"
+
+
 class TrainRequest(_LS):
-    """One SQS message: 'the training data of this control changed, please (re)train'."""
+    """One SQS message: 'the training data of this control changed, please (re)train', or, with
+    ``embed`` set, 'compute these videos' embeddings' (new tasks, or videos too long for /predict)."""
 
     project: str
     control: str
@@ -153,6 +165,7 @@ class TrainRequest(_LS):
     requested_at: float = Field(description="unix seconds, when the data change was stored")
     label_config: str = ""
     hostname: str = ""
+    embed: list[EmbedItem] = Field(default_factory=list)
 
 
 class TrainingRecord(_LS):

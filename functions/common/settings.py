@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # Tasks not finished inside this budget are answered as "pending" (see predict service).
     predict_budget_s: float = Field(default=25.0, gt=0, le=900)
     default_score_threshold: float = Field(default=0.25, gt=0, lt=1)
+    # Frames/s the embedder is assumed to manage until it has measured itself; decides which videos
+    # /predict leaves to a background job (a 4 GB Lambda, ~2 vCPU, at 224 px).
+    embed_fps_estimate: float = Field(default=60.0, gt=0)
+    prefetch_on_import: bool = True
 
     # --- training ---
     train_min_tasks: int = Field(default=3, ge=1, description="annotated tasks before a first model is trained")

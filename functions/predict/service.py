@@ -10,15 +10,17 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from functions.common import keys
 from functions.common.embeddings import EmbeddingProvider
-from functions.common.errors import BackendError, LabelConfigError, MediaError
+from functions.common.errors import BackendError, EmbeddingDeferred, LabelConfigError, MediaError
 from functions.common.label_config import ControlSpec, check_simple_classes, config_hash, parse_label_config
 from functions.common.ls_models import (
+    PREFETCH_CONTROL,
+    EmbedItem,
     LatestPointer,
     Prediction,
     PredictRequest,
@@ -27,6 +29,7 @@ from functions.common.ls_models import (
     SetupRequest,
     SetupResponse,
     Task,
+    TrainRequest,
     VersionInfo,
     VersionsResponse,
     project_id,
@@ -67,6 +70,7 @@ class Backend:
             model_card=self.model_card,
             embedder=self.embedder,
             work_dir=self.settings.work_dir,
+            fps_estimate=self.settings.embed_fps_estimate,
         )
 
     @property
@@ -204,9 +208,13 @@ def _predict_control(
 
 
 def predict(backend: Backend, request: PredictRequest) -> PredictResponse:
-    """One prediction per task, in task order. Tasks not reached inside PREDICT_BUDGET_S are answered
-    with a ``-pending`` version: it differs from /setup's, so the next "Retrieve predictions" redoes
-    them while their embeddings, cached meanwhile, make the retry fast."""
+    """One prediction per task, in task order, inside PREDICT_BUDGET_S.
+
+    A task not reached in time, or whose video would take longer to embed than the time left, is
+    answered with a ``-pending`` version: it differs from /setup's, so the next "Retrieve predictions"
+    redoes it. Videos left over are queued for a background job that fills the embedding cache,
+    so the retry is fast however long the video is.
+    """
     started = backend.clock()
     project = project_id(request.project)
     specs = _parse(request.label_config, project)
@@ -216,22 +224,31 @@ def predict(backend: Backend, request: PredictRequest) -> PredictResponse:
     active = [(spec, pointer) for spec, _, pointer in controls if not spec.trainable or pointer is not None]
     results: list[Prediction] = []
     failures: list[BackendError] = []
+    deferred: list[EmbedItem] = []
     for task in request.tasks:
         if not active:
             results.append(Prediction(model_version=version, score=0.0, result=[]))
             continue
-        if backend.clock() - started > backend.settings.predict_budget_s:
-            backend.counters["tasks_pending"] += 1
-            results.append(Prediction(model_version=f"{version}-pending", score=0.0, result=[]))
-            continue
+        remaining = backend.settings.predict_budget_s - (backend.clock() - started)
         try:
-            results.append(_predict_task(backend, project, task, active, version, hostname, token))
+            if remaining <= 0:
+                raise EmbeddingDeferred("", 0.0, 0.0)
+            results.append(_predict_task(backend, project, task, active, version, hostname, token, remaining))
+        except EmbeddingDeferred as exc:
+            backend.counters["tasks_pending"] += 1
+            if exc.url:
+                deferred.append(EmbedItem(url=exc.url, frame_rate=exc.frame_rate, hostname=hostname))
+            else:  # out of time before this task started
+                deferred.extend(embed_items(task, [spec for spec, _ in active], hostname))
+            results.append(Prediction(model_version=f"{version}-pending", score=0.0, result=[]))
         except (MediaError, LabelConfigError) as exc:
             log.warning("project %s task %s: %s", project, task.id, exc)
             failures.append(exc)
             results.append(Prediction(model_version=f"{version}-error", score=0.0, result=[]))
     if failures and len(failures) == len(request.tasks):
         raise failures[0]  # nothing to store: tell the caller what to fix
+    if deferred:
+        queue_prefetch(backend, project, deferred, reason="PREDICT_DEFERRED")
     backend.counters["tasks_predicted"] += len(request.tasks)
     log.info(
         "project %s: predicted %d tasks (config %s) in %.2fs",
@@ -243,6 +260,44 @@ def predict(backend: Backend, request: PredictRequest) -> PredictResponse:
     return PredictResponse(results=results)
 
 
+def embed_items(task: Task, specs: Sequence[ControlSpec], hostname: str) -> list[EmbedItem]:
+    """The videos a task needs, one per (media URL, frame rate) of its controls."""
+    items: dict[tuple[str, float], EmbedItem] = {}
+    for spec in specs:
+        url = task.data.get(spec.value_key)
+        if isinstance(url, str) and url:
+            try:
+                rate = spec.frame_rate_for(task.data)
+            except LabelConfigError:
+                continue
+            items[(url, rate)] = EmbedItem(url=url, frame_rate=rate, hostname=hostname)
+    return list(items.values())
+
+
+def queue_prefetch(backend: Backend, project: str, items: list[EmbedItem], *, reason: str) -> bool:
+    """One background job request that embeds ``items`` into the cache (never raises: best effort)."""
+    if backend.queue is None or not items:
+        return False
+    request_id = hashlib.sha256("|".join(sorted(f"{i.url}@{i.frame_rate:g}" for i in items)).encode()).hexdigest()[:32]
+    try:
+        backend.queue.send(
+            TrainRequest(
+                project=project,
+                control=PREFETCH_CONTROL,
+                reason=reason,
+                request_id=request_id,
+                requested_at=time.time(),
+                embed=items,
+            )
+        )
+    except BackendError as exc:
+        log.warning("project %s: could not queue embedding of %d videos: %s", project, len(items), exc)
+        return False
+    backend.counters["videos_prefetch_queued"] += len(items)
+    log.info("project %s: %d videos queued for background embedding (%s)", project, len(items), reason)
+    return True
+
+
 def _predict_task(
     backend: Backend,
     project: str,
@@ -251,6 +306,7 @@ def _predict_task(
     version: str,
     hostname: str,
     token: str,
+    budget_s: float,
 ) -> Prediction:
     regions: list[RegionResult] = []
     scores: list[float] = []
@@ -260,7 +316,9 @@ def _predict_task(
             raise MediaError(
                 f'task {task.id} has no "{spec.value_key}" in its data (from <Video value="${spec.value_key}">)'
             )
-        embeddings = backend.embeddings.get(url, spec.frame_rate_for(task.data), hostname=hostname, access_token=token)
+        embeddings = backend.embeddings.get(
+            url, spec.frame_rate_for(task.data), hostname=hostname, access_token=token, budget_s=budget_s
+        )
         found, score = _predict_control(backend, project, spec, pointer, embeddings)
         regions.extend(found)
         scores.append(score)

@@ -24,7 +24,7 @@ from functions.common.ls_models import (
     project_id,
 )
 from functions.common.timeline import TIMELINE_TYPE
-from functions.predict.service import Backend
+from functions.predict.service import Backend, embed_items, queue_prefetch
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,21 @@ def _on_deleted(backend: Backend, event: WebhookEvent, project: str, label_confi
     return WebhookResponse(status="queued", action=event.action, queued=queued)
 
 
+def _on_tasks_created(backend: Backend, event: WebhookEvent, project: str, label_config: str) -> WebhookResponse:
+    """New tasks: have a background job embed their videos before anyone opens them, so the first
+    /predict of each is a cache read (on a GPU, for a whole import at once)."""
+    if not backend.settings.prefetch_on_import:
+        return WebhookResponse(status="ignored", action=event.action, detail="PREFETCH_ON_IMPORT is off")
+    try:
+        specs = parse_label_config(label_config)
+    except LabelConfigError:
+        return WebhookResponse(status="ignored", action=event.action, detail="label config unusable")
+    hostname = backend.connections.get(project, ("", ""))[0]
+    items = [item for task in (event.tasks or []) for item in embed_items(task, specs, hostname)]
+    queued = queue_prefetch(backend, project, items, reason=event.action)
+    return WebhookResponse(status="queued" if queued else "ignored", action=event.action, queued=int(queued))
+
+
 def accept_webhook(backend: Backend, event: WebhookEvent) -> tuple[int, WebhookResponse]:
     """Returns (HTTP status, body): 201 when training was queued, 200 otherwise."""
     project = project_id(event.project.id if event.project else None)
@@ -155,6 +170,8 @@ def accept_webhook(backend: Backend, event: WebhookEvent) -> tuple[int, WebhookR
         specs = _trainable(label_config, project)
         queued = _queue(backend, project, {s.name for s in specs}, event.action, uuid.uuid4().hex, label_config)
         response = WebhookResponse(status="queued" if queued else "ignored", action=event.action, queued=queued)
+    elif event.action == "TASKS_CREATED":
+        response = _on_tasks_created(backend, event, project, label_config)
     elif event.action == "PROJECT_UPDATED" and label_config:
         # The next job compares labels with the latest checkpoint; a changed set starts a new lineage.
         backend.records.put_project_config(project, label_config)

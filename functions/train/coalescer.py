@@ -77,6 +77,11 @@ def job_name(project: str, control: str, seq: int) -> str:
     return f"train-{safe}-{seq}"
 
 
+def prefetch_job_name(request: TrainRequest) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_-]", "-", request.project)[:60]
+    return f"embed-{safe}-{request.request_id[:16]}"
+
+
 class TrainStateStore:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store

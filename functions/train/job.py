@@ -239,6 +239,22 @@ def run_job(
         mark_finished(states, project, control, job_name)
 
 
+def run_prefetch(request: TrainRequest, embeddings: EmbeddingProvider) -> JobResult:
+    """Fill the embedding cache for new tasks or for videos too long for /predict's budget."""
+    done = failed = 0
+    for item in request.embed:
+        try:
+            embeddings.get(item.url, item.frame_rate, hostname=item.hostname or request.hostname)
+            done += 1
+        except MediaError as exc:
+            failed += 1
+            log.warning("%s: not embedded: %s", item.url, exc)
+    detail = f"{done} videos embedded or already cached, {failed} failed"
+    if failed and not done:
+        raise MediaError(detail)
+    return JobResult("embedded", detail=detail)
+
+
 def _publish(checkpoints: CheckpointStore, meta: CheckpointMeta, weights: bytes, started: float) -> int:
     """Write the next free version number (create-only writes settle races between jobs)."""
     for _ in range(10):
@@ -292,7 +308,12 @@ def main(argv: list[str] | None = None) -> int:
             work_dir=settings.work_dir,
         )
         name = os.environ.get(TRAIN_JOB_NAME_ENV) or f"manual-{uuid.uuid4().hex[:8]}"
-        result = run_job(request, settings=settings, objects=objects, embeddings=provider, job_name=name, device=device)
+        if request.embed:
+            result = run_prefetch(request, provider)
+        else:
+            result = run_job(
+                request, settings=settings, objects=objects, embeddings=provider, job_name=name, device=device
+            )
     except LabelConfigError as exc:
         log.error("label config unusable: %s", exc)
         return EXIT_BAD_REQUEST

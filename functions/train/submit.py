@@ -21,7 +21,7 @@ from functions.common.logs import configure_logging
 from functions.common.ls_models import TrainRequest
 from functions.common.ports import JobSubmitter
 from functions.common.settings import get_settings
-from functions.train.coalescer import TrainStateStore, request_training
+from functions.train.coalescer import TrainStateStore, prefetch_job_name, request_training
 
 
 class TrainRequestRecord(SqsRecordModel):
@@ -30,7 +30,12 @@ class TrainRequestRecord(SqsRecordModel):
 
 def handle_batch(event: dict[str, Any], context: Any, *, states: TrainStateStore, submitter: JobSubmitter) -> Any:
     def record_handler(record: TrainRequestRecord) -> None:
-        request_training(states, submitter, record.body)
+        request = record.body
+        if request.embed:
+            # Embedding jobs only fill the cache (idempotent): no coalescing state needed.
+            submitter.submit(prefetch_job_name(request), request)
+        else:
+            request_training(states, submitter, request)
 
     processor = BatchProcessor(event_type=EventType.SQS, model=TrainRequestRecord)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

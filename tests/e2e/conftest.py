@@ -92,9 +92,31 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
+def _external_label_studio(url: str, token: str) -> LabelStudioServer:
+    if not token:
+        pytest.fail("E2E_LABEL_STUDIO_URL is set but E2E_LABEL_STUDIO_TOKEN is not", pytrace=False)
+    try:
+        status = httpx.get(f"{url}/health", timeout=5).status_code
+    except httpx.HTTPError as exc:
+        pytest.fail(f"E2E_LABEL_STUDIO_URL={url} does not answer: {exc}", pytrace=False)
+    if status != 200:
+        pytest.fail(f"E2E_LABEL_STUDIO_URL={url}/health answered {status}", pytrace=False)
+    return LabelStudioServer(
+        url=url, token=token, email="", password="", data_dir=Path(), log_path=Path("/nonexistent"), start_seconds=0.0
+    )
+
+
 @pytest.fixture(scope="session")
 def label_studio() -> Iterator[LabelStudioServer]:
-    """A fresh Label Studio on 127.0.0.1:<free port>; first start migrates SQLite (1–1.5 min)."""
+    """A fresh Label Studio on 127.0.0.1:<free port>; first start migrates SQLite (1–1.5 min).
+
+    To iterate faster, point at one already running (started with the flags below) with
+    ``E2E_LABEL_STUDIO_URL`` and ``E2E_LABEL_STUDIO_TOKEN`` (its legacy token); it is then left running.
+    """
+    external = os.environ.get("E2E_LABEL_STUDIO_URL", "").rstrip("/")
+    if external:
+        yield _external_label_studio(external, os.environ.get("E2E_LABEL_STUDIO_TOKEN", ""))
+        return
     _require_label_studio()
     port = _free_port()  # LS silently moves to the next port when this one is taken: pick a free one
     data_dir = Path(tempfile.mkdtemp(prefix="ls-e2e-"))
@@ -180,10 +202,25 @@ def label_studio() -> Iterator[LabelStudioServer]:
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@dataclass
+class BackendServer:
+    """The running local stack and the credentials it was given."""
+
+    stack: DevStack
+    url: str
+    webhook_secret: str  # Label Studio must send it as the X-Webhook-Secret header of the project webhook
+    basic_auth_user: str  # HTTP Basic that Label Studio sends on /setup, /predict, START_TRAINING...
+    basic_auth_password: str
+
+    def wait_for_training(self, timeout: float = 600) -> bool:
+        return self.stack.wait_for_training(timeout)
+
+
 @pytest.fixture(scope="session")
-def backend(label_studio: LabelStudioServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    """The local stack (moto, the API under uvicorn, the queue poller, local training jobs), set up to
-    read uploaded media back from this Label Studio with the admin's token."""
+def backend(label_studio: LabelStudioServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendServer]:
+    """The local stack (moto, the API under uvicorn, the queue poller, local training jobs), set up as the
+    README tells users: it reads uploaded media back from this Label Studio with the admin's token, and
+    requires a webhook secret and HTTP Basic auth."""
     from demo.weights import DEFAULT_OUT, build_weights
     from devstack.stack import DevStack
     from functions.common.settings import get_settings
@@ -191,23 +228,24 @@ def backend(label_studio: LabelStudioServer, tmp_path_factory: pytest.TempPathFa
 
     if not DEFAULT_OUT.is_file():
         build_weights(DEFAULT_OUT)  # `make weights` (~1 min), normally already there
+    webhook_secret, basic_user, basic_password = secrets.token_hex(16), "label-studio", secrets.token_urlsafe(12)
     env = {
         "LABEL_STUDIO_URL": label_studio.url,
         "LABEL_STUDIO_API_KEY": label_studio.token,
         "TRAIN_MIN_TASKS": "3",
         "YOLO_MODEL": str(DEFAULT_OUT),
         "WORK_DIR": str(tmp_path_factory.mktemp("e2e-work")),
-        # No auth on the backend: Label Studio's auto-created webhook carries none (see tests/e2e/README.md).
-        "WEBHOOK_SECRET": "",
-        "BASIC_AUTH_USER": "",
-        "BASIC_AUTH_PASSWORD": "",
+        "WEBHOOK_SECRET": webhook_secret,
+        "BASIC_AUTH_USER": basic_user,
+        "BASIC_AUTH_PASSWORD": basic_password,
     }
     # DevStack writes its settings and AWS endpoints into os.environ; later test modules (integration
     # tests read AWS_ENDPOINT_URL to pick their emulator) must not see them.
     saved = dict(os.environ)
     stack = DevStack(port=0, env=env)
     try:
-        yield stack.start()
+        stack.start()
+        yield BackendServer(stack, stack.url, webhook_secret, basic_user, basic_password)
     finally:
         stack.stop()
         os.environ.clear()

@@ -216,3 +216,23 @@ def test_embeddings_are_float16_and_cover_every_frame(client, backend):
 
     emb = Embeddings.from_bytes(backend.objects.objects[key])
     assert emb.features.dtype == np.float16 and emb.num_frames == 75 and "/fr25/" in key
+
+
+def test_video_too_long_for_the_budget_is_pending_and_queued_for_background_embedding(make_backend, settings, client_for):
+    # GIVEN a backend that believes it embeds 1 frame/s, with 10 s of budget
+    backend = make_backend(settings.model_copy(update={"predict_budget_s": 10, "embed_fps_estimate": 1.0}))
+    client = client_for(backend)
+    # WHEN a 75-frame video is predicted
+    r = client.post("/predict", json=predict_body())
+    # THEN the task is pending, nothing was embedded, and a background embedding request is queued
+    (result,) = r.json()["results"]
+    assert r.status_code == 200 and result["model_version"].endswith("-pending")
+    assert backend.embedder().videos == []
+    (request,) = backend.queue.sent
+    assert request.control == "__prefetch__" and request.embed[0].url == "/data/upload/1/b5c6319a-ball1.mp4"
+    # WHEN the background job has filled the cache
+    backend.embeddings.fps_estimate = 1000.0
+    backend.embeddings.get("/data/upload/1/b5c6319a-ball1.mp4", 25.0)
+    # THEN the next retrieve predicts it from the cache
+    again = client.post("/predict", json=predict_body()).json()["results"][0]
+    assert not again["model_version"].endswith("-pending") and again["result"]

@@ -71,3 +71,21 @@ def test_stale_queued_job_is_replaced(world):
 
 def test_job_names_are_batch_safe():
     assert job_name("1", "video labels/x", 3) == "train-1-video-labels-x-3"
+
+
+def test_embedding_requests_skip_coalescing_in_the_submitter(world):
+    import json
+
+    from functions.train.submit import handle_batch
+
+    states, submitter = world
+    body = req(1, 10).model_copy(update={"control": "__prefetch__", "embed": [{"url": "s3://b/v.mp4", "frame_rate": 25}]})
+    record = {
+        "messageId": "m1", "receiptHandle": "h", "body": body.model_dump_json(), "md5OfBody": "",
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "1"},
+        "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1",
+    }
+    assert handle_batch({"Records": [record]}, None, states=states, submitter=submitter) == {"batchItemFailures": []}
+    ((name, request),) = submitter.submitted
+    assert name.startswith("embed-1-") and request.embed[0].url == "s3://b/v.mp4"
+    assert json.loads(body.model_dump_json())["embed"][0]["frame_rate"] == 25

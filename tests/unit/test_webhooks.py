@@ -71,9 +71,16 @@ def test_start_training_queues_every_trainable_control(client, backend):
 def test_project_updated_is_noted_and_other_events_are_acknowledged(client, backend):
     r = client.post("/webhook", json=load_event("ls_webhook_project_updated.json"))
     assert r.status_code == 200 and backend.records.project_config("1")["label_config"].startswith("<View>")
-    assert client.post("/webhook", json=load_event("ls_webhook_tasks_created.json")).status_code == 200
     assert client.post("/webhook", json={"action": "LABEL_LINK_CREATED", "project": {"id": 1}}).status_code == 200
     assert backend.queue.sent == []
+
+
+def test_tasks_created_queues_background_embedding_of_their_videos(client, backend):
+    r = client.post("/webhook", json=load_event("ls_webhook_tasks_created.json"))
+    assert r.status_code == 201
+    (request,) = backend.queue.sent
+    assert request.control == "__prefetch__"
+    assert [(i.url, i.frame_rate) for i in request.embed] == [("/data/upload/1/b5c6319a-ball1.mp4", 25.0)]
 
 
 def test_simple_mode_projects_queue_nothing(client, backend):
