@@ -218,7 +218,9 @@ def test_embeddings_are_float16_and_cover_every_frame(client, backend):
     assert emb.features.dtype == np.float16 and emb.num_frames == 75 and "/fr25/" in key
 
 
-def test_video_too_long_for_the_budget_is_pending_and_queued_for_background_embedding(make_backend, settings, client_for):
+def test_video_too_long_for_the_budget_is_pending_and_queued_for_background_embedding(
+    make_backend, settings, client_for
+):
     # GIVEN a backend that believes it embeds 1 frame/s, with 10 s of budget
     backend = make_backend(settings.model_copy(update={"predict_budget_s": 10, "embed_fps_estimate": 1.0}))
     client = client_for(backend)

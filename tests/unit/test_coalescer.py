@@ -79,11 +79,24 @@ def test_embedding_requests_skip_coalescing_in_the_submitter(world):
     from functions.train.submit import handle_batch
 
     states, submitter = world
-    body = req(1, 10).model_copy(update={"control": "__prefetch__", "embed": [{"url": "s3://b/v.mp4", "frame_rate": 25}]})
+    body = req(1, 10).model_copy(
+        update={"control": "__prefetch__", "embed": [{"url": "s3://b/v.mp4", "frame_rate": 25}]}
+    )
     record = {
-        "messageId": "m1", "receiptHandle": "h", "body": body.model_dump_json(), "md5OfBody": "",
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "1"},
-        "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1",
+        "messageId": "m1",
+        "receiptHandle": "h",
+        "body": body.model_dump_json(),
+        "md5OfBody": "",
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1",
+            "SenderId": "x",
+            "ApproximateFirstReceiveTimestamp": "1",
+        },
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "awsRegion": "us-east-1",
     }
     assert handle_batch({"Records": [record]}, None, states=states, submitter=submitter) == {"batchItemFailures": []}
     ((name, request),) = submitter.submitted
