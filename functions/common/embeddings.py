@@ -6,7 +6,6 @@ Cold path: download, hash, look for the same content under another URL, else emb
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 import threading
@@ -18,20 +17,12 @@ from pathlib import Path
 
 from functions.common.errors import EmbeddingDeferred
 from functions.common.features import Embeddings
-from functions.common.model_card import ModelCard
+from functions.common.model_card import ModelCard, file_digest
 from functions.common.ports import FrameEmbedder, ObjectStore, VideoSource
 from functions.common.storage import EmbeddingCache, MediaEntry, media_identity
 from functions.common.video import probe
 
 log = logging.getLogger(__name__)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -77,7 +68,7 @@ class EmbeddingProvider:
         with tempfile.TemporaryDirectory(dir=self.work_dir) as tmp:
             path = self.media.fetch(url, Path(tmp) / "video", hostname=hostname, access_token=access_token)
             self.counters["downloads"] += 1
-            digest = sha256_file(path)
+            digest = file_digest(path)
             cache.remember_media(media_identity(url, hostname), MediaEntry(digest, path.stat().st_size))
             same = cache.load(card.embedder_id, frame_rate, digest)  # the same video under another URL
             if same is not None:

@@ -11,13 +11,13 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from functions.common.adapters.media_source import media_source
-from functions.common.adapters.s3_store import S3ObjectStore, fetch_weights
+from functions.common.adapters.s3_store import S3ObjectStore
 from functions.common.adapters.sqs_queue import SqsTrainQueue
 from functions.common.aws import Clients
-from functions.common.embedder import LazyModel
 from functions.common.errors import AuthError
 from functions.common.secrets import resolve_secrets
 from functions.common.settings import Settings, get_settings
+from functions.common.wiring import lazy_model
 from functions.predict.service import Backend
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,7 @@ log = logging.getLogger(__name__)
 
 def build_backend(settings: Settings, clients: Clients) -> Backend:
     """Adapters around the clients; the model card and the embedder load on first use."""
-    model = LazyModel(
-        lambda: fetch_weights(clients.s3, settings.yolo_model, settings.work_dir / "weights"),
-        imgsz=settings.yolo_imgsz,
-        batch_size=settings.embed_batch_size,
-        device=settings.torch_device,
-        threads=settings.torch_threads,
-    )
+    model = lazy_model(settings, clients)
     return Backend(
         settings=settings,
         objects=S3ObjectStore(clients.s3, settings.bucket_name),

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 from functions.common import keys
 from functions.common.embeddings import EmbeddingProvider
 from functions.common.errors import BackendError, EmbeddingDeferred, LabelConfigError, MediaError
-from functions.common.label_config import ControlSpec, check_simple_classes, config_hash, parse_label_config
+from functions.common.label_config import (
+    ClassifierParams,
+    ControlSpec,
+    check_simple_classes,
+    config_hash,
+    parse_label_config,
+)
 from functions.common.ls_models import (
     PREFETCH_CONTROL,
     EmbedItem,
@@ -170,23 +176,22 @@ def _simple_probs(spec: ControlSpec, embeddings: Embeddings) -> Any:
     return np.stack([probs[:, idx].max(axis=1) for idx in mapping.values()], axis=1)
 
 
-def _trained_model(backend: Backend, project: str, spec: ControlSpec, pointer: LatestPointer) -> Any:
+def _trained_model(backend: Backend, project: str, spec: ControlSpec, pointer: LatestPointer) -> tuple[Any, int]:
+    """(LSTM, window size) of the version the pointer names, loaded once per warm process."""
     key = (project, spec.name, pointer.version)
-    model = backend._models.get(key)
-    if model is None:
-        from functions.common.lstm import load_model
+    if key not in backend._models:
+        from functions.common.lstm import load_model  # torch: only once a trained control is predicted
 
         meta = backend.checkpoints.meta(project, spec.name, pointer.version)
+        params = ClassifierParams.model_validate(meta.params)
         weights = backend.checkpoints.weights(project, spec.name, pointer.version)
-        from functions.common.label_config import ClassifierParams
-
-        model = load_model(weights, meta.embedding_dim, len(meta.labels), ClassifierParams(**meta.params))
+        model = load_model(weights, meta.embedding_dim, len(meta.labels), params)
         # Keep only the newest version per control in the warm process.
         for old in [k for k in backend._models if k[:2] == key[:2]]:
             del backend._models[old]
-        backend._models[key] = (model, ClassifierParams(**meta.params).sequence_size)
+        backend._models[key] = (model, params.sequence_size)
         log.info("project %s: loaded checkpoint %s v%d", project, spec.name, pointer.version)
-    return backend._models[key]
+    return backend._models[key]  # type: ignore[no-any-return]
 
 
 def _predict_control(

@@ -270,12 +270,13 @@ def _publish(checkpoints: CheckpointStore, meta: CheckpointMeta, weights: bytes,
 
 def main(argv: list[str] | None = None) -> int:
     from functions.common.adapters.media_source import media_source
-    from functions.common.adapters.s3_store import S3ObjectStore, fetch_weights
+    from functions.common.adapters.s3_store import S3ObjectStore
     from functions.common.aws import Clients
-    from functions.common.embedder import LazyModel, pick_device
+    from functions.common.embedder import pick_device
     from functions.common.logs import configure_logging
     from functions.common.secrets import resolve_secrets
     from functions.common.settings import get_settings
+    from functions.common.wiring import lazy_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--request", help="TrainRequest JSON (default: $TRAIN_REQUEST)")
@@ -292,13 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = resolve_secrets(get_settings(), clients.ssm)
         configure_logging(settings.log_level)
         device = pick_device(settings.torch_device)
-        model = LazyModel(
-            lambda: fetch_weights(clients.s3, settings.yolo_model, settings.work_dir / "weights"),
-            imgsz=settings.yolo_imgsz,
-            batch_size=settings.embed_batch_size,
-            device=settings.torch_device,
-            threads=settings.torch_threads,
-        )
+        model = lazy_model(settings, clients)
         objects = S3ObjectStore(clients.s3, settings.bucket_name)
         provider = EmbeddingProvider(
             objects=objects,
