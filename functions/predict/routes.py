@@ -17,7 +17,7 @@ from functions.common.ls_models import (
     WebhookResponse,
 )
 from functions.predict import service, webhooks
-from functions.predict.deps import BackendDep, require_basic_auth, require_webhook_secret
+from functions.predict.deps import BackendDep, WebhookTrustDep, require_basic_auth
 
 router = APIRouter()
 protected = [Depends(require_basic_auth)]
@@ -39,9 +39,9 @@ def predict(request: PredictRequest, backend: BackendDep) -> PredictResponse:
     return service.predict(backend, request)
 
 
-@router.post("/webhook", response_model=WebhookResponse, dependencies=[Depends(require_webhook_secret)])
-def webhook(event: WebhookEvent, backend: BackendDep, response: Response) -> WebhookResponse:
-    response.status_code, body = webhooks.accept_webhook(backend, event)
+@router.post("/webhook", response_model=WebhookResponse)
+def webhook(event: WebhookEvent, backend: BackendDep, trusted: WebhookTrustDep, response: Response) -> WebhookResponse:
+    response.status_code, body = webhooks.accept_webhook(backend, event, trusted=trusted)
     return body
 
 

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 
-from functions.common.errors import LabelConfigError
+from functions.common.errors import AuthError, LabelConfigError
 from functions.common.label_config import ControlSpec, parse_label_config
 from functions.common.ls_models import (
     Annotation,
@@ -155,9 +155,21 @@ def _on_tasks_created(backend: Backend, event: WebhookEvent, project: str, label
     return WebhookResponse(status="queued" if queued else "ignored", action=event.action, queued=int(queued))
 
 
-def accept_webhook(backend: Backend, event: WebhookEvent) -> tuple[int, WebhookResponse]:
-    """Returns (HTTP status, body): 201 when training was queued, 200 otherwise."""
+# Without Basic auth configured, Label Studio sends START_TRAINING with no credential at all. It adds no
+# data (it retrains on stored records) and the submitter coalesces it, so it is let in unproven.
+UNPROVEN_ALLOWED = {"START_TRAINING"}
+
+
+def accept_webhook(backend: Backend, event: WebhookEvent, *, trusted: bool = True) -> tuple[int, WebhookResponse]:
+    """Returns (HTTP status, body): 201 when training was queued, 200 otherwise.
+
+    Raises:
+        AuthError: an event that changes training data came without X-Webhook-Secret / Basic auth.
+    """
     project = project_id(event.project.id if event.project else None)
+    if not trusted and not (event.action in UNPROVEN_ALLOWED and not backend.settings.basic_auth_enabled):
+        log.warning("project %s: webhook %s rejected: missing or wrong X-Webhook-Secret", project, event.action)
+        raise AuthError("missing or wrong X-Webhook-Secret header")
     if not project:
         annotations = event.annotation_list()
         project = str(annotations[0].project) if annotations and annotations[0].project else ""

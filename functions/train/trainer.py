@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 MIN_TASKS_FOR_HELDOUT = 5
 HELDOUT_FRACTION = 0.2
 PATIENCE_EPOCHS = 15
+# Without held-out tasks the validation score is measured on the training tasks and reaches the F1
+# threshold almost at once; train at least this long before trusting it.
+MIN_EPOCHS_WITHOUT_HELDOUT = 20
 MAX_POS_WEIGHT = 50.0
 
 
@@ -167,7 +170,8 @@ def fit(
             on_epoch(entry)
         if best is None or scores["f1"] > best[0] + 1e-6:
             best = (scores["f1"], epoch, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
-        if scores["f1"] >= params.f1_threshold and scores["accuracy"] >= params.accuracy_threshold:
+        warmed_up = bool(heldout) or epoch >= min(MIN_EPOCHS_WITHOUT_HELDOUT, epochs)
+        if warmed_up and scores["f1"] >= params.f1_threshold and scores["accuracy"] >= params.accuracy_threshold:
             break
         if epoch - best[1] >= PATIENCE_EPOCHS:
             break

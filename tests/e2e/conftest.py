@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
+    from devstack.jobs import JobRecord
     from devstack.stack import DevStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @dataclass(frozen=True)
 class LabelStudioServer:
     url: str
-    token: str  # the admin's legacy API token (``Authorization: Token <token>``)
+    token: str  # the admin's legacy API token (``Authorization: Token <token>``), used by the tests' SDK client
+    personal_access_token: (
+        str  # a PAT (JWT refresh token) of the admin, what the README tells users to give the backend
+    )
     email: str
     password: str
     data_dir: Path
@@ -60,6 +64,14 @@ def _tail(path: Path, lines: int = 60) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def _mint_personal_access_token(url: str, token: str) -> str:
+    """Account & Settings > Personal Access Token > Create, through the API (``POST /api/token/``)."""
+    resp = httpx.post(f"{url}/api/token/", headers={"Authorization": f"Token {token}"}, timeout=30)
+    if resp.status_code != 201:
+        pytest.fail(f"creating a personal access token failed: {resp.status_code} {resp.text[:300]}", pytrace=False)
+    return str(resp.json()["token"])
 
 
 def _free_port() -> int:
@@ -102,7 +114,15 @@ def _external_label_studio(url: str, token: str) -> LabelStudioServer:
     if status != 200:
         pytest.fail(f"E2E_LABEL_STUDIO_URL={url}/health answered {status}", pytrace=False)
     return LabelStudioServer(
-        url=url, token=token, email="", password="", data_dir=Path(), log_path=Path("/nonexistent"), start_seconds=0.0
+        url=url,
+        token=token,
+        # LS keeps one PAT per user and shows it only once: pass it, or the backend gets the legacy token.
+        personal_access_token=os.environ.get("E2E_LABEL_STUDIO_PAT", "") or token,
+        email="",
+        password="",
+        data_dir=Path(),
+        log_path=Path("/nonexistent"),
+        start_seconds=0.0,
     )
 
 
@@ -111,7 +131,8 @@ def label_studio() -> Iterator[LabelStudioServer]:
     """A fresh Label Studio on 127.0.0.1:<free port>; first start migrates SQLite (1–1.5 min).
 
     To iterate faster, point at one already running (started with the flags below) with
-    ``E2E_LABEL_STUDIO_URL`` and ``E2E_LABEL_STUDIO_TOKEN`` (its legacy token); it is then left running.
+    ``E2E_LABEL_STUDIO_URL`` and ``E2E_LABEL_STUDIO_TOKEN`` (its legacy token), optionally
+    ``E2E_LABEL_STUDIO_PAT`` (the user's personal access token); it is then left running.
     """
     external = os.environ.get("E2E_LABEL_STUDIO_URL", "").rstrip("/")
     if external:
@@ -186,6 +207,7 @@ def label_studio() -> Iterator[LabelStudioServer]:
         server = LabelStudioServer(
             url=url,
             token=token,
+            personal_access_token=_mint_personal_access_token(url, token),
             email=ADMIN_EMAIL,
             password=password,
             data_dir=data_dir,
@@ -215,12 +237,19 @@ class BackendServer:
     def wait_for_training(self, timeout: float = 600) -> bool:
         return self.stack.wait_for_training(timeout)
 
+    def jobs(self) -> list[JobRecord]:
+        """Every local training job so far, in submission order."""
+        assert self.stack.runner is not None
+        return list(self.stack.runner.jobs.values())
 
-@pytest.fixture(scope="session")
+
+# Module scope: the stack's settings live in os.environ while it runs, and must be gone before other
+# test modules (integration tests) run in the same session.
+@pytest.fixture(scope="module")
 def backend(label_studio: LabelStudioServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendServer]:
     """The local stack (moto, the API under uvicorn, the queue poller, local training jobs), set up as the
-    README tells users: it reads uploaded media back from this Label Studio with the admin's token, and
-    requires a webhook secret and HTTP Basic auth."""
+    README tells users: it reads uploaded media back from this Label Studio with a personal access token,
+    and requires a webhook secret and HTTP Basic auth."""
     from demo.weights import DEFAULT_OUT, build_weights
     from devstack.stack import DevStack
     from functions.common.settings import get_settings
@@ -231,7 +260,7 @@ def backend(label_studio: LabelStudioServer, tmp_path_factory: pytest.TempPathFa
     webhook_secret, basic_user, basic_password = secrets.token_hex(16), "label-studio", secrets.token_urlsafe(12)
     env = {
         "LABEL_STUDIO_URL": label_studio.url,
-        "LABEL_STUDIO_API_KEY": label_studio.token,
+        "LABEL_STUDIO_API_KEY": label_studio.personal_access_token,
         "TRAIN_MIN_TASKS": "3",
         "YOLO_MODEL": str(DEFAULT_OUT),
         "WORK_DIR": str(tmp_path_factory.mktemp("e2e-work")),

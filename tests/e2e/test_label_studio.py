@@ -1,9 +1,10 @@
 """A real Label Studio 1.23.2 drives the local stack the way a user does, through label-studio-sdk:
 
-create a trainable video project, connect the backend (with HTTP Basic auth), upload videos, add the
-webhook secret header to the webhook Label Studio created, retrieve predictions (empty while untrained),
-annotate three videos (Label Studio sends the webhooks itself, training runs), retrieve predictions for an
-unannotated video from the trained model, press "Start training".
+create a trainable video project, connect the backend (with HTTP Basic auth), add the webhook secret
+header to the webhook Label Studio created, upload videos (embedded in the background), retrieve
+predictions (empty while untrained), annotate three videos (Label Studio sends the webhooks itself,
+training runs), retrieve predictions for an unannotated video from the trained model, press "Start
+training".
 
 The tests run in file order and share one project (module fixtures); each phase depends on the one before.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from demo.synthetic import Appearance, VideoSpec, truth_frames, write_video
@@ -53,7 +55,7 @@ class Video:
     url: str = ""  # the task's data.video, as Label Studio stored it
 
     @property
-    def truth(self) -> np.ndarray:
+    def truth(self) -> npt.NDArray[np.bool_]:
         return truth_frames(self.spec, FRAME_RATE, LABEL)
 
 
@@ -122,8 +124,12 @@ def _backend_get(scenario: Scenario, path: str) -> dict[str, Any]:
     return dict(resp.json())
 
 
+def _counter(scenario: Scenario, name: str) -> int:
+    return int(_backend_get(scenario, "/metrics")["counters"].get(name, 0))
+
+
 def _queued(scenario: Scenario) -> int:
-    return int(_backend_get(scenario, "/metrics")["counters"].get("train_requests_queued", 0))
+    return _counter(scenario, "train_requests_queued")
 
 
 def _webhook(scenario: Scenario) -> Any:
@@ -134,7 +140,7 @@ def _webhook(scenario: Scenario) -> Any:
     return matching[0]
 
 
-def _timeline_result(truth: np.ndarray) -> list[dict[str, Any]]:
+def _timeline_result(truth: npt.NDArray[np.bool_]) -> list[dict[str, Any]]:
     values = matrix_to_values(truth[:, None].astype(np.uint8), [LABEL])
     return [
         {
@@ -191,24 +197,15 @@ def test_ml_backend_connects_and_gets_a_webhook(scenario: Scenario) -> None:
     assert not hook.headers
 
 
-def test_uploaded_videos_become_tasks_with_upload_urls(scenario: Scenario, caplog: pytest.LogCaptureFixture) -> None:
-    # GIVEN five generated videos
-    # WHEN they are uploaded through the import API
+def test_webhook_without_the_secret_header_is_refused(scenario: Scenario, caplog: pytest.LogCaptureFixture) -> None:
+    # GIVEN the header-less webhook Label Studio created, and a backend that requires WEBHOOK_SECRET
+    # WHEN a project event happens (the user edits the project: LS posts PROJECT_UPDATED to /webhook)
     with caplog.at_level(logging.WARNING, logger="functions.predict.deps"):
-        answer = _upload(scenario.server, scenario.project_id, scenario.videos)
+        scenario.ls.projects.update(id=scenario.project_id, description="frames with a red square")
 
-    # THEN Label Studio made one task per file, whose data points at /data/upload/...
-    assert answer.get("task_count") == N_VIDEOS, answer
-    tasks = list(scenario.ls.tasks.list(project=scenario.project_id))
-    assert len(tasks) == N_VIDEOS
-    for task in tasks:
-        url = task.data["video"]
-        assert url.startswith(f"/data/upload/{scenario.project_id}/"), url
-        video = next(v for v in scenario.videos if url.endswith("-" + v.name))
-        video.task_id, video.url = int(task.id), url
-    assert all(v.task_id for v in scenario.videos)
-    # AND the TASKS_CREATED event that Label Studio sent on the header-less webhook was refused by the backend
-    assert any("webhook rejected" in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+    # THEN the backend refused it
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("webhook rejected" in m for m in messages), messages
 
 
 def test_user_adds_the_webhook_secret_header(scenario: Scenario) -> None:
@@ -222,6 +219,34 @@ def test_user_adds_the_webhook_secret_header(scenario: Scenario) -> None:
     hook = _webhook(scenario)
     assert hook.headers == {"X-Webhook-Secret": scenario.backend.webhook_secret}
     assert hook.is_active and hook.send_payload and hook.send_for_all_actions
+
+
+def test_uploaded_videos_become_tasks_and_are_embedded_in_the_background(scenario: Scenario) -> None:
+    # GIVEN five generated videos
+    prefetch_before = _counter(scenario, "videos_prefetch_queued")
+
+    # WHEN they are uploaded through the import API (LS posts TASKS_CREATED to /webhook)
+    answer = _upload(scenario.server, scenario.project_id, scenario.videos)
+
+    # THEN Label Studio made one task per file, whose data points at /data/upload/...
+    assert answer.get("task_count") == N_VIDEOS, answer
+    tasks = list(scenario.ls.tasks.list(project=scenario.project_id))
+    assert len(tasks) == N_VIDEOS
+    for task in tasks:
+        url = task.data["video"]
+        assert url.startswith(f"/data/upload/{scenario.project_id}/"), url
+        video = next(v for v in scenario.videos if url.endswith("-" + v.name))
+        video.task_id, video.url = int(task.id), url
+    assert all(v.task_id for v in scenario.videos)
+    # AND the backend queued the new videos for background embedding, and that job downloaded and embedded them
+    assert _counter(scenario, "videos_prefetch_queued") == prefetch_before + N_VIDEOS, (
+        f"TASKS_CREATED did not reach /webhook; LS log:\n{scenario.server.log_tail(30)}"
+    )
+    t0 = time.monotonic()
+    assert scenario.backend.wait_for_training(TRAINING_TIMEOUT_S), "background embedding did not finish"
+    print(f"[e2e] background embedding of {N_VIDEOS} videos: {time.monotonic() - t0:.1f}s")
+    jobs = scenario.backend.jobs()
+    assert jobs and all(j.status == "SUCCEEDED" for j in jobs), [(j.name, j.status, j.exit_code) for j in jobs]
 
 
 def test_predictions_are_empty_before_training(scenario: Scenario) -> None:
@@ -258,7 +283,7 @@ def test_annotations_reach_the_backend_and_train_a_model(scenario: Scenario) -> 
         print(f"[e2e] annotation {n}: training queue drained in {time.monotonic() - t0:.1f}s")
 
     # AND every local job ended well, and the last one published a first version
-    jobs = list(scenario.backend.stack.runner.jobs.values())
+    jobs = scenario.backend.jobs()
     assert jobs and all(j.status == "SUCCEEDED" for j in jobs), [(j.name, j.status, j.exit_code) for j in jobs]
     versions = _backend_get(scenario, "/versions")
     assert any(v.startswith(f"{CONTROL}-v") for v in versions["versions"]), versions
@@ -301,7 +326,7 @@ def test_trained_model_predicts_an_unannotated_video(scenario: Scenario) -> None
 
 def test_start_training_button_trains_again(scenario: Scenario) -> None:
     # GIVEN a trained model and three annotated tasks
-    jobs_before = len(scenario.backend.stack.runner.jobs)
+    jobs_before = len(scenario.backend.jobs())
     queued_before = _queued(scenario)
 
     # WHEN the user presses "Start Training" on the model card (LS posts START_TRAINING to /webhook, with Basic auth)
@@ -312,7 +337,7 @@ def test_start_training_button_trains_again(scenario: Scenario) -> None:
         f"START_TRAINING did not reach /webhook; LS log:\n{scenario.server.log_tail(30)}"
     )
     assert scenario.backend.wait_for_training(TRAINING_TIMEOUT_S), "training did not finish"
-    new_jobs = list(scenario.backend.stack.runner.jobs.values())[jobs_before:]
+    new_jobs = scenario.backend.jobs()[jobs_before:]
     assert [j.status for j in new_jobs] == ["SUCCEEDED"], [(j.name, j.status, j.exit_code) for j in new_jobs]
     # AND Label Studio reports the backend as connected (not "Error")
     ml = scenario.ls.ml.get(id=scenario.ml_backend_id)

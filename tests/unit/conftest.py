@@ -42,7 +42,10 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings from these arguments alone: nothing a local stack or a shell exported leaks in."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
     return Settings(bucket_name="test-bucket", work_dir=tmp_path / "work", predict_budget_s=80)
 
 

@@ -102,3 +102,27 @@ def test_webhook_secret_header(make_backend, settings, client_for):
 def test_records_round_trip_through_json():
     rec = TrainingRecord(project="1", annotation_id=1, task_id=2, media_url="s3://b/k.mp4")
     assert TrainingRecord.model_validate_json(rec.model_dump_json()) == rec
+
+
+def test_start_training_needs_no_secret_header_when_basic_auth_is_off(make_backend, settings, client_for):
+    # GIVEN only a webhook secret: Label Studio sends START_TRAINING with no credential at all
+    backend = make_backend(settings.model_copy(update={"webhook_secret": SecretStr("s3cret")}))
+    client = client_for(backend)
+    # THEN it still trains (it adds no data), while data-changing events need the header
+    assert client.post("/webhook", json=load_event("ls_webhook_start_training.json")).status_code == 201
+    assert client.post("/webhook", json=load_event("ls_webhook_annotation_created.json")).status_code == 401
+
+
+def test_start_training_with_basic_auth_configured_needs_it(make_backend, settings, client_for):
+    import base64
+
+    backend = make_backend(
+        settings.model_copy(
+            update={"webhook_secret": SecretStr("s3cret"), "basic_auth_user": "ls", "basic_auth_password": SecretStr("pw")}
+        )
+    )
+    client = client_for(backend)
+    event = load_event("ls_webhook_start_training.json")
+    assert client.post("/webhook", json=event).status_code == 401
+    basic = {"Authorization": "Basic " + base64.b64encode(b"ls:pw").decode()}
+    assert client.post("/webhook", json=event, headers=basic).status_code == 201
