@@ -118,7 +118,11 @@ def test_start_training_with_basic_auth_configured_needs_it(make_backend, settin
 
     backend = make_backend(
         settings.model_copy(
-            update={"webhook_secret": SecretStr("s3cret"), "basic_auth_user": "ls", "basic_auth_password": SecretStr("pw")}
+            update={
+                "webhook_secret": SecretStr("s3cret"),
+                "basic_auth_user": "ls",
+                "basic_auth_password": SecretStr("pw"),
+            }
         )
     )
     client = client_for(backend)
