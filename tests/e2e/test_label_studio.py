@@ -200,12 +200,13 @@ def test_ml_backend_connects_and_gets_a_webhook(scenario: Scenario) -> None:
 def test_webhook_without_the_secret_header_is_refused(scenario: Scenario, caplog: pytest.LogCaptureFixture) -> None:
     # GIVEN the header-less webhook Label Studio created, and a backend that requires WEBHOOK_SECRET
     # WHEN a project event happens (the user edits the project: LS posts PROJECT_UPDATED to /webhook)
-    with caplog.at_level(logging.WARNING, logger="functions.predict.deps"):
+    with caplog.at_level(logging.WARNING, logger="functions.predict"):
         scenario.ls.projects.update(id=scenario.project_id, description="frames with a red square")
 
     # THEN the backend refused it
     messages = [r.getMessage() for r in caplog.records]
-    assert any("webhook rejected" in m for m in messages), messages
+    assert any("PROJECT_UPDATED rejected" in m for m in messages), messages
+    assert any("POST /webhook -> 401" in m for m in messages), messages
 
 
 def test_user_adds_the_webhook_secret_header(scenario: Scenario) -> None:
