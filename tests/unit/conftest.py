@@ -21,6 +21,14 @@ from tests.fakes.memory import BrightnessEmbedder, InMemoryObjectStore, LocalFil
 
 
 @pytest.fixture(autouse=True)
+def _no_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests build Settings from arguments alone: nothing a local stack, an earlier test module or
+    the developer's shell exported leaks in."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _no_sockets() -> Iterator[None]:
     """Unit tests open no network socket (pytest-socket). Unix socket pairs stay allowed: the event
     loop behind TestClient wakes itself up through one."""
@@ -42,10 +50,7 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings from these arguments alone: nothing a local stack or a shell exported leaks in."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+def settings(tmp_path: Path) -> Settings:
     return Settings(bucket_name="test-bucket", work_dir=tmp_path / "work", predict_budget_s=80)
 
 

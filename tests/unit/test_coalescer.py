@@ -2,7 +2,7 @@
 
 import pytest
 
-from functions.common.ls_models import TrainRequest
+from functions.common.ls_models import EmbedItem, TrainRequest
 from functions.train.coalescer import TrainStateStore, job_name, mark_finished, mark_started, request_training
 from tests.fakes.memory import InMemoryObjectStore, RecordingSubmitter
 
@@ -80,7 +80,7 @@ def test_embedding_requests_skip_coalescing_in_the_submitter(world):
 
     states, submitter = world
     body = req(1, 10).model_copy(
-        update={"control": "__prefetch__", "embed": [{"url": "s3://b/v.mp4", "frame_rate": 25}]}
+        update={"control": "__prefetch__", "embed": [EmbedItem(url="s3://b/v.mp4", frame_rate=25)]}
     )
     record = {
         "messageId": "m1",
