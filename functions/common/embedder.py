@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,8 @@ from functions.common.model_card import ModelCard, read_model_card
 from functions.common.video import RGBFrame, batched, iter_frames
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def pick_device(requested: str) -> str:
@@ -140,7 +143,10 @@ class YoloEmbedder:
     def embed_video(self, path: Path, frame_rate: float) -> Embeddings:
         started = time.perf_counter()
         feats, probs = [], []
-        for batch in batched(iter_frames(path, frame_rate, self.preprocess), self._batch_size):
+        frames = iter_frames(path, frame_rate, self.preprocess, short_side=self._imgsz)
+        # Decoding (FFmpeg) and the forward pass (torch) both release the GIL: decode the next batch
+        # in a thread while this one runs through the model.
+        for batch in prefetched(batched(frames, self._batch_size), depth=2):
             f, p = self.embed_batch(np.stack(batch))
             feats.append(f)
             probs.append(p)
@@ -158,6 +164,40 @@ class YoloEmbedder:
             frame_rate=frame_rate,
             embedder_id=self._embedder_id,
         )
+
+
+def prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
+    """``items``, produced by a background thread up to ``depth`` ahead; its errors re-raise here."""
+    buffer: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                buffer.put(("item", item))
+            buffer.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            buffer.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="frame-decoder", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = buffer.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full buffer
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
 
 
 class LazyModel:

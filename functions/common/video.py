@@ -63,8 +63,12 @@ def iter_frames(
     path: Path,
     frame_rate: float,
     transform: Callable[[RGBFrame], T] | None = None,
+    short_side: int | None = None,
 ) -> Iterator[T]:
     """Yield exactly ``probe(path, frame_rate).num_frames`` items, item ``k-1`` for Label Studio frame ``k``.
+
+    ``short_side`` scales pictures (aspect kept) inside FFmpeg's colour conversion, which is far cheaper
+    than converting the full frame to RGB and resizing it afterwards.
 
     ``transform`` runs once per *decoded frame that is shown*, even when that frame is repeated for
     several Label Studio frames (frameRate above the file's fps), and never on skipped frames.
@@ -81,7 +85,14 @@ def iter_frames(
     def shown(frame: Any) -> Any:
         nonlocal current_out
         if current_out is None:
-            current_out = fn(frame.to_ndarray(format="rgb24"))
+            size: dict[str, int] = {}
+            if short_side and min(frame.width, frame.height) > short_side:
+                scale = short_side / min(frame.width, frame.height)
+                size = {
+                    "width": max(short_side, round(frame.width * scale)),
+                    "height": max(short_side, round(frame.height * scale)),
+                }
+            current_out = fn(frame.to_ndarray(format="rgb24", **size))
         return current_out
 
     with _open(path) as container:
