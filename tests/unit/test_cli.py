@@ -3,10 +3,11 @@
 import pytest
 
 from functions.common.errors import NotFoundError
-from functions.common.ls_models import CheckpointMeta, LatestPointer
+from functions.common.ls_models import LatestPointer
 from functions.common.storage import CheckpointStore
 from functions.train.cli import rollback
 from tests.fakes.memory import InMemoryObjectStore
+from tests.unit.test_storage import meta
 
 pytestmark = pytest.mark.unit
 
@@ -14,19 +15,7 @@ pytestmark = pytest.mark.unit
 def test_rollback_points_latest_at_an_earlier_version():
     store = CheckpointStore(InMemoryObjectStore())
     for v, f1 in ((1, 0.7), (2, 0.9)):
-        meta = CheckpointMeta(
-            version=v,
-            lineage="L",
-            project="1",
-            control="c",
-            labels=["a"],
-            params={},
-            embedder_id="e",
-            embedding_dim=4,
-            created_at=0.0,
-            metrics={"heldout_f1": f1},
-        )
-        store.write_version(meta, b"w")
+        store.write_version(meta(v, metrics={"heldout_f1": f1}), b"w")
     store.move_latest("1", "c", LatestPointer(version=2, heldout_f1=0.9, labels=["a"]))
     pointer = rollback(store, "1", "c", 1)
     assert store.latest("1", "c") == pointer and pointer.version == 1 and pointer.heldout_f1 == 0.7

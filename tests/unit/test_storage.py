@@ -10,18 +10,19 @@ from tests.fakes.memory import InMemoryObjectStore
 pytestmark = pytest.mark.unit
 
 
-def meta(version: int) -> CheckpointMeta:
-    return CheckpointMeta(
-        version=version,
-        lineage="L1",
-        project="1",
-        control="c",
-        labels=["a"],
-        params={},
-        embedder_id="e",
-        embedding_dim=4,
-        created_at=0.0,
-    )
+def meta(version: int, **fields: object) -> CheckpointMeta:
+    """Metadata of version ``version`` of project "1", control "c" (shared with other store tests)."""
+    base = {
+        "lineage": "L1",
+        "project": "1",
+        "control": "c",
+        "labels": ["a"],
+        "params": {},
+        "embedder_id": "e",
+        "embedding_dim": 4,
+        "created_at": 0.0,
+    }
+    return CheckpointMeta.model_validate({**base, "version": version, **fields})
 
 
 def test_versions_are_write_once():
