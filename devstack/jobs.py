@@ -38,17 +38,14 @@ class JobRecord:
 
 @dataclass
 class LocalJobRunner:
-    env: dict[str, str]
     attempts: int = 2  # as the job definition's RetryStrategy
     jobs: dict[str, JobRecord] = field(default_factory=dict)
     _queue: queue.Queue[JobRecord] = field(default_factory=queue.Queue)
     _worker: threading.Thread | None = None
-    _idle: threading.Event = field(default_factory=threading.Event)
 
     def submit(self, name: str, request: TrainRequest) -> str:
         record = JobRecord(job_id=uuid.uuid4().hex, name=name, request=request)
         self.jobs[record.job_id] = record
-        self._idle.clear()
         self._queue.put(record)
         if self._worker is None:
             self._worker = threading.Thread(target=self._work, name="local-batch", daemon=True)
@@ -60,10 +57,6 @@ class LocalJobRunner:
         record = self.jobs.get(job_id)
         return record is not None and record.status in {"SUBMITTED", "RUNNING"}
 
-    def wait_idle(self, timeout: float) -> bool:
-        """True once every submitted job has ended."""
-        return self._idle.wait(timeout)
-
     def _work(self) -> None:
         while True:
             record = self._queue.get()
@@ -71,7 +64,6 @@ class LocalJobRunner:
             started = time.perf_counter()
             env = {
                 **os.environ,
-                **self.env,
                 TRAIN_REQUEST_ENV: record.request.model_dump_json(),
                 TRAIN_JOB_NAME_ENV: record.name,
             }
@@ -84,8 +76,6 @@ class LocalJobRunner:
             record.seconds = time.perf_counter() - started
             record.status = "SUCCEEDED" if record.exit_code == 0 else "FAILED"
             log.info("local job %s %s in %.1fs", record.name, record.status.lower(), record.seconds)
-            if self._queue.empty():
-                self._idle.set()
 
 
 class QueuePoller:

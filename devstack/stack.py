@@ -82,7 +82,7 @@ class DevStack:
         get_backend.cache_clear()
         self.settings = get_settings()
         s3 = boto3.client("s3")
-        self.runner = LocalJobRunner(env={})
+        self.runner = LocalJobRunner()
         states = TrainStateStore(S3ObjectStore(s3, self.settings.bucket_name))
         self.poller = QueuePoller(
             boto3.client("sqs"),

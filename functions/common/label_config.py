@@ -25,6 +25,8 @@ _CLASSIFIER_ATTRS: dict[str, tuple[str, type, float, float]] = {
     "model_classifier_f1_threshold": ("f1_threshold", float, 0.0, 1.0),
     "model_classifier_accuracy_threshold": ("accuracy_threshold", float, 0.0, 1.0),
 }
+# model_path is accepted (reference configs carry it) but not used: the weights come from YOLO_MODEL, so
+# every control of a deployment shares one embedding cache identity.
 _OTHER_ATTRS = {"model_trainable", "model_score_threshold", "model_path", "model_skip"}
 KNOWN_MODEL_ATTRS = frozenset(_CLASSIFIER_ATTRS) | _OTHER_ATTRS
 _TRUE = {"true", "1", "yes"}
@@ -55,7 +57,6 @@ class ControlSpec(BaseModel):
     frame_rate: float | None = None  # None: read from task data
     frame_rate_field: str | None = None
     score_threshold: float | None = None
-    model_path: str | None = None
     predicted_values: dict[str, list[str]] = Field(default_factory=dict)
     params: ClassifierParams = ClassifierParams()
 
@@ -166,7 +167,6 @@ def _parse_control(control: Any) -> ControlSpec | None:
         frame_rate=frame_rate,
         frame_rate_field=frame_rate_field,
         score_threshold=None if threshold is None else float(threshold),
-        model_path=(str(control.attr["model_path"]).strip() or None) if "model_path" in control.attr else None,
         predicted_values={k: v for k, v in predicted.items() if v},
         params=ClassifierParams.model_validate(params),
     )

@@ -128,6 +128,11 @@ def _counter(scenario: Scenario, name: str) -> int:
     return int(_backend_get(scenario, "/metrics")["counters"].get(name, 0))
 
 
+def _assert_jobs_succeeded(scenario: Scenario) -> None:
+    jobs = scenario.backend.jobs()
+    assert jobs and all(j.status == "SUCCEEDED" for j in jobs), [(j.name, j.status, j.exit_code) for j in jobs]
+
+
 def _queued(scenario: Scenario) -> int:
     return _counter(scenario, "train_requests_queued")
 
@@ -246,8 +251,7 @@ def test_uploaded_videos_become_tasks_and_are_embedded_in_the_background(scenari
     t0 = time.monotonic()
     assert scenario.backend.wait_for_training(TRAINING_TIMEOUT_S), "background embedding did not finish"
     print(f"[e2e] background embedding of {N_VIDEOS} videos: {time.monotonic() - t0:.1f}s")
-    jobs = scenario.backend.jobs()
-    assert jobs and all(j.status == "SUCCEEDED" for j in jobs), [(j.name, j.status, j.exit_code) for j in jobs]
+    _assert_jobs_succeeded(scenario)
 
 
 def test_predictions_are_empty_before_training(scenario: Scenario) -> None:
@@ -284,8 +288,7 @@ def test_annotations_reach_the_backend_and_train_a_model(scenario: Scenario) -> 
         print(f"[e2e] annotation {n}: training queue drained in {time.monotonic() - t0:.1f}s")
 
     # AND every local job ended well, and the last one published a first version
-    jobs = scenario.backend.jobs()
-    assert jobs and all(j.status == "SUCCEEDED" for j in jobs), [(j.name, j.status, j.exit_code) for j in jobs]
+    _assert_jobs_succeeded(scenario)
     versions = _backend_get(scenario, "/versions")
     assert any(v.startswith(f"{CONTROL}-v") for v in versions["versions"]), versions
 
